@@ -19,6 +19,7 @@ Contract:
 | LOG_LEVEL           | ``INFO``       | DEBUG, INFO, WARNING, ERROR                              |
 | LOG_FORMAT          | ``json``       | json (one object per line) or text                        |
 | LOG_PROMPTS         | ``0``          | 1 logs prompt text; off by default (user data)            |
+| REFRESH_WORKER      | ``0``          | 1 stops the worker after each job (a fresh process per job) |
 | WORKER_CACHE_DIR    | see below      | where built and converted models are kept                 |
 
 ``WORKER_CACHE_DIR`` defaults to ``$XDG_CACHE_HOME/runpod-worker-lessons`` (or
@@ -99,6 +100,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "json"
     log_prompts: bool = False
+    refresh_worker: bool = False
     cache_dir: Path = default_cache_dir({})
 
     @classmethod
@@ -121,6 +123,7 @@ class Settings:
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL", d.log_level), LOG_LEVELS, upper=True),
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", d.log_format), LOG_FORMATS),
             log_prompts=_bool("LOG_PROMPTS", get("LOG_PROMPTS", "0")),
+            refresh_worker=_bool("REFRESH_WORKER", get("REFRESH_WORKER", "0")),
             cache_dir=default_cache_dir(env),
         )
 
@@ -128,3 +131,20 @@ class Settings:
         """The settings as plain values, for logs and lessons."""
         return {f.name: str(getattr(self, f.name)) if f.name == "cache_dir" else getattr(self, f.name)
                 for f in fields(self)}
+
+
+_CURRENT: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process's settings: read from the environment on first call."""
+    global _CURRENT
+    if _CURRENT is None:
+        _CURRENT = Settings.from_env()
+    return _CURRENT
+
+
+def use_settings(settings: Settings | None) -> None:
+    """Replace the process's settings (``None``: read the environment again next time)."""
+    global _CURRENT
+    _CURRENT = settings

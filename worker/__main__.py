@@ -1,0 +1,138 @@
+"""Entry point: ``python -m worker [SDK flags]`` starts the worker; the only place that does.
+
+Contract:
+- Reads ``worker.config.Settings`` from the environment, sets up structured logs and
+  loads the model before taking any job (a worker that cannot load its model exits
+  with status 1 and says why, instead of failing every job).
+- On the platform (``RUNPOD_WEBHOOK_GET_JOB`` set), with ``--rp_serve_api`` or with
+  ``RUNPOD_REALTIME_PORT``: calls ``runpod.serverless.start`` with the async-generator
+  handler, ``return_aggregate_stream=True`` and a ``concurrency_modifier``
+  (``MAX_CONCURRENCY``). The SDK's own flags (``--rp_serve_api``, ``--rp_api_port``,
+  ``--rp_log_level``, ...) pass through to it untouched.
+- Local test mode (``--test_input JSON``, or ``./test_input.json`` when no platform
+  URL is set): the SDK's own local mode prints a generator object instead of running
+  it, so this runs the job through the SDK's own ``run_job_generator`` (what the
+  production loop uses), prints each chunk as it arrives, then the job's final
+  ``output`` as the platform would return it, and exits 0 (COMPLETED) or 1 (FAILED).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from worker.config import Settings, use_settings
+from worker.logs import configure_logging, log_event
+
+
+def start_config(settings: Settings) -> dict[str, Any]:
+    """The config dict handed to ``runpod.serverless.start``."""
+    from worker.handler import async_handler
+
+    def concurrency_modifier(current: int) -> int:
+        # Called by the SDK on every take cycle; a constant keeps the queue size stable
+        # (the SDK only resizes it when no job is in flight).
+        return settings.max_concurrency
+
+    return {
+        "handler": async_handler,
+        "return_aggregate_stream": True,
+        "concurrency_modifier": concurrency_modifier,
+        "refresh_worker": settings.refresh_worker,
+    }
+
+
+def _peek_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--test_input", default=None)
+    parser.add_argument("--rp_serve_api", action="store_true")
+    known, _ = parser.parse_known_args(argv)
+    return known
+
+
+def _local_job(test_input: str | None) -> dict[str, Any] | None:
+    if test_input is not None:
+        return json.loads(test_input)
+    path = Path("test_input.json")
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return None
+
+
+async def _run_local(job: dict[str, Any]) -> int:
+    # The SDK's generator runner wraps each item as {"output": item}, and an item with
+    # an "error" ends the job as FAILED: exactly what the production loop does.
+    from runpod.serverless.modules.rp_job import run_job_generator
+
+    from worker.handler import async_handler
+
+    started = time.perf_counter()
+    output: list[Any] = []
+    async for part in run_job_generator(async_handler, job):
+        item = part.get("output")
+        error = part.get("error") or (item.get("error") if isinstance(item, dict) else None)
+        if error:
+            print(f"FAILED after {time.perf_counter() - started:.3f} s", flush=True)
+            print("error: " + str(error), flush=True)
+            return 1
+        output.append(item)
+        print(f"chunk {len(output)} (+{time.perf_counter() - started:.3f} s): "
+              + json.dumps(item, ensure_ascii=False), flush=True)
+    print(f"COMPLETED in {time.perf_counter() - started:.3f} s", flush=True)
+    print("output: " + json.dumps(output, ensure_ascii=False), flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        print(f"worker: bad setting: {exc}", file=sys.stderr)
+        return 2
+    use_settings(settings)
+    configure_logging(settings)
+    args = _peek_args(argv)
+    on_platform = bool(os.environ.get("RUNPOD_WEBHOOK_GET_JOB")) or int(os.environ.get("RUNPOD_REALTIME_PORT", "0") or 0)
+    local_job = None
+    if args.test_input is not None or not (on_platform or args.rp_serve_api):
+        local_job = _local_job(args.test_input)
+        if local_job is None:
+            print("worker: no job to run: pass --test_input '{\"input\": {...}}' or write ./test_input.json "
+                  "(or start it under a platform that sets RUNPOD_WEBHOOK_GET_JOB)", file=sys.stderr)
+            return 1
+        if not isinstance(local_job, dict) or local_job.get("input") is None:
+            print("worker: the test job has no 'input'", file=sys.stderr)
+            return 1
+        local_job.setdefault("id", "local_test")
+
+    from worker.errors import ModelLoadError
+    from worker.model import get_model
+
+    try:
+        lm = get_model(settings)
+    except ModelLoadError as exc:
+        log_event("worker.failed", level=40, reason=str(exc))
+        print(f"worker: cannot start: {exc}", file=sys.stderr)
+        return 1
+    log_event("worker.ready", model=lm.name, device=lm.device, dtype=lm.dtype,
+              max_concurrency=settings.max_concurrency, startup_s=round(lm.timings.get("total_s", 0.0), 3))
+
+    if local_job is not None:
+        return asyncio.run(_run_local(local_job))
+
+    import runpod
+
+    sys.argv = [sys.argv[0], *argv]  # the SDK parses its own flags from sys.argv
+    runpod.serverless.start(start_config(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
