@@ -1,0 +1,182 @@
+"""Worker routes: what the unmodified SDK worker (``runpod.serverless.start``) calls.
+
+Contract. Every route is under ``/v2/{endpoint_id}/`` and needs the worker key in
+``Authorization`` (raw, as the SDK sends it, or as Bearer): 401 otherwise. The URL
+templates handed to workers are in ``worker_env.webhook_templates``; the SDK adds
+``&job_in_progress=0|1``, ``&batch_size=N`` and ``&isStream=...`` to them.
+
+===================================  ==============================================
+``GET job-take/{worker}``            Held up to ``take_hold`` s: one job
+                                     ``{"id", "input", ...}``, or 204.
+``GET job-take-batch/{worker}``      The same with up to ``batch_size`` jobs, as a
+                                     JSON list, or 204.
+``GET job-stop/{worker}``            Held: ``{"jobsToStop": [ids]}`` once a job of
+                                     this worker is cancelled or timed out, or 204.
+``POST job-done/{worker}/{job}``     Body: JSON text sent as form-urlencoded.
+                                     ``{"status": "IN_PROGRESS", "output": v}`` is a
+                                     progress update; anything else is the result
+                                     (``output``, ``error``, ``stopPod``).
+``POST job-stream/{worker}/{job}``   Body ``{"output": chunk}``: one stream chunk.
+``GET ping/{worker}``                Heartbeat; ``job_id`` lists the jobs the
+                                     worker still runs.
+===================================  ==============================================
+
+A report on a job that is final, not this worker's, or unknown is answered 200
+``{"accepted": false, "reason": ...}`` and changes nothing: the SDK cannot order its
+progress thread against its result, and a late report is no reason for it to retry.
+Any request marks the worker alive; its first job-take marks it ready. A worker id
+this endpoint did not spawn is registered as an external worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+from aiohttp import web
+
+from .httputil import error, read_body, worker_key_ok
+from .workers import Worker
+
+if TYPE_CHECKING:
+    from .server import EndpointServer
+
+log = logging.getLogger("local_endpoint.worker_api")
+
+Handler = Callable[["EndpointServer", web.Request, Worker], Awaitable[web.StreamResponse]]
+
+
+def add_routes(app: web.Application, server: "EndpointServer") -> None:
+    def route(handler: Handler):
+        async def checked(request: web.Request) -> web.StreamResponse:
+            cfg = server.config
+            if not worker_key_ok(request, cfg.worker_key):
+                return error(401, "Unauthorized: worker routes need this endpoint's "
+                                  "worker key (RUNPOD_AI_API_KEY of its workers)")
+            if request.match_info["endpoint_id"] != cfg.endpoint_id:
+                return error(404, f"no endpoint {request.match_info['endpoint_id']!r} here")
+            with server.worker_request(request.match_info["worker_id"]) as worker:
+                return await handler(server, request, worker)
+        return checked
+
+    prefix = "/v2/{endpoint_id}"
+    app.router.add_get(f"{prefix}/job-take/{{worker_id}}", route(job_take))
+    app.router.add_get(f"{prefix}/job-take-batch/{{worker_id}}", route(job_take_batch))
+    app.router.add_get(f"{prefix}/job-stop/{{worker_id}}", route(job_stop))
+    app.router.add_post(f"{prefix}/job-done/{{worker_id}}/{{job_id}}", route(job_done))
+    app.router.add_post(f"{prefix}/job-stream/{{worker_id}}/{{job_id}}", route(job_stream))
+    app.router.add_get(f"{prefix}/ping/{{worker_id}}", route(ping))
+
+
+async def _take(server: "EndpointServer", request: web.Request, worker: Worker,
+                count: int) -> list:
+    if request.query.get("job_in_progress") == "0" and worker.draining:
+        worker.draining.clear()  # it says it runs nothing: stopped jobs are gone
+        server.update_idle(worker)
+    server.mark_ready(worker)
+    jobs = await server.wait_for(lambda: server.take_jobs(worker, count, request),
+                                 server.config.take_hold)
+    return jobs or []
+
+
+async def job_take(server: "EndpointServer", request: web.Request,
+                   worker: Worker) -> web.Response:
+    jobs = await _take(server, request, worker, 1)
+    if not jobs:
+        return web.Response(status=204)
+    return web.json_response(jobs[0].for_worker())
+
+
+async def job_take_batch(server: "EndpointServer", request: web.Request,
+                         worker: Worker) -> web.Response:
+    try:
+        count = max(1, int(request.query.get("batch_size", "1")))
+    except ValueError:
+        return error(400, "batch_size must be an integer")
+    jobs = await _take(server, request, worker, count)
+    if not jobs:
+        return web.Response(status=204)
+    return web.json_response([job.for_worker() for job in jobs])
+
+
+async def job_stop(server: "EndpointServer", request: web.Request,
+                   worker: Worker) -> web.Response:
+    def stop_list():
+        if worker.stop_requests:
+            ids, worker.stop_requests = worker.stop_requests, []
+            return ids
+        if worker.state in ("stopping", "exited"):
+            return []
+        return None
+
+    ids = await server.wait_for(stop_list, server.config.take_hold)
+    if not ids:
+        return web.Response(status=204)
+    return web.json_response({"jobsToStop": ids})
+
+
+async def _report_body(server: "EndpointServer", request: web.Request) -> dict | web.Response:
+    raw = await read_body(request, server.config.max_worker_post_bytes, "a worker post")
+    try:
+        # Form-urlencoded by header, JSON by content (runpod/serverless/modules/rp_http.py).
+        body = json.loads(raw)
+    except ValueError as problem:
+        return error(400, f"the body is not JSON text: {problem}")
+    if not isinstance(body, dict):
+        return error(400, "the body must be a JSON object")
+    return body
+
+
+def _answer(server: "EndpointServer", worker: Worker, job_id: str, what: str,
+            ignored) -> web.Response:
+    server.changed.notify()
+    if ignored is None:
+        return web.json_response({"accepted": True})
+    log.info("ignored %s for job %s from %s: %s", what, job_id, worker.id, ignored.value)
+    return web.json_response({"accepted": False, "reason": ignored.value})
+
+
+async def job_done(server: "EndpointServer", request: web.Request,
+                   worker: Worker) -> web.Response:
+    body = await _report_body(server, request)
+    if isinstance(body, web.Response):
+        return body
+    job_id = request.match_info["job_id"]
+    if body.get("status") == "IN_PROGRESS":
+        ignored = server.store.record_progress(worker.id, job_id, body.get("output"))
+        return _answer(server, worker, job_id, "progress", ignored)
+
+    ignored = server.store.record_result(worker.id, job_id, body)
+    if worker.draining:
+        worker.draining.discard(job_id)  # a stopped job it finished anyway
+        server.update_idle(worker)
+    if body.get("stopPod"):
+        # refresh_worker: the platform replaces the worker after this job.
+        server.pool.request_stop(worker, "asked to be replaced (stopPod)")
+        server.poke()
+    return _answer(server, worker, job_id, "result", ignored)
+
+
+async def job_stream(server: "EndpointServer", request: web.Request,
+                     worker: Worker) -> web.Response:
+    body = await _report_body(server, request)
+    if isinstance(body, web.Response):
+        return body
+    job_id = request.match_info["job_id"]
+    ignored = server.store.record_chunk(worker.id, job_id, body.get("output"))
+    return _answer(server, worker, job_id, "stream chunk", ignored)
+
+
+async def ping(server: "EndpointServer", request: web.Request,
+               worker: Worker) -> web.Response:
+    worker.last_ping_at = server.clock()
+    if request.query.get("status") == "unhealthy":
+        log.warning("%s reports itself unhealthy: %s: %s", worker.id,
+                    request.query.get("check"), request.query.get("reason"))
+    if worker.draining:
+        running = set(filter(None, request.query.get("job_id", "").split(",")))
+        worker.draining &= running
+        server.update_idle(worker)
+        server.changed.notify()
+    return web.Response(status=200)
