@@ -1,0 +1,410 @@
+"""The embedded default model: a tiny Llama trained here, deterministically, once per machine.
+
+No model hub is reachable where this project is built and tested, so the default model
+is made from what every Python has: the reference text in ``pydoc_data.topics``. The
+result is an ordinary Hugging Face folder (``config.json``, ``model.safetensors`` in
+float32, ``generation_config.json``, ``tokenizer.json`` ...) that the worker loads with the
+real ``AutoTokenizer`` / ``AutoModelForCausalLM.from_pretrained(path)``. It writes
+English-like, ungrammatical text; it is for exercising the worker, not for answers.
+
+Contract:
+- ``build_tiny_model(out_dir, *, steps=DEFAULT_STEPS, seed=0, log=print) -> Path`` trains
+  and saves into ``out_dir``. It builds in a temporary sibling folder and renames it into
+  place, so ``out_dir`` is either absent, the previous model, or the complete new one.
+  Same ``steps`` and ``seed`` on one machine give byte-identical ``model.safetensors``
+  and tokenizer files (fixed seeds, deterministic algorithms, a fixed thread count).
+- ``ensure_tiny_model(cache_root=None) -> Path`` returns
+  ``<cache_root>/TINY_MODEL_DIRNAME`` (``cache_root`` defaults to
+  ``worker.config.default_cache_dir()``), building it first if it is absent. Concurrent
+  callers, threads or processes, serialise on an ``fcntl`` lock file next to the folder:
+  one builds, the others wait and then find it built.
+- ``TINY_MODEL_STEPS`` (environment variable) overrides the number of training steps
+  used by ``ensure_tiny_model`` and the command line. It exists ONLY so that tests can
+  build in a second; a model built with it is worse, so never set it for a real cache.
+- ``python -m worker.tiny_model [--out DIR] [--steps N] [--force]`` builds (or reports
+  that the model is already there) and prints the path, the final loss and the seconds.
+- ``ensure_built(target, build, ...)`` is the lock-and-rename helper, shared with
+  ``worker.smollm2``.
+- Importing this module starts nothing and does not import torch or transformers.
+
+Bump the ``-v1`` suffix of ``TINY_MODEL_DIRNAME`` whenever the recipe changes, so that a
+cache built by an older recipe is not mistaken for the new one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator
+
+TINY_MODEL_DIRNAME = "tiny-llama-pydoc-v1"
+FORMAT_VERSION = 1
+DEFAULT_STEPS = 280
+STEPS_ENV_VAR = "TINY_MODEL_STEPS"
+
+VOCAB_SIZE = 2048
+BOS_EOS_TOKEN = "<|endoftext|>"
+PAD_TOKEN = "<pad>"
+SEQ_LEN = 128
+BATCH_SIZE = 32
+LEARNING_RATE = 3e-3
+MIN_LR_FRACTION = 0.1
+TRAIN_THREADS = 2
+MAX_POSITIONS = 8192
+
+# Written last into the temporary folder; its presence marks a complete build.
+BUILD_INFO = "build_info.json"
+
+Log = Callable[[str], None]
+
+
+# --------------------------------------------------------------------------------------
+# Building and swapping folders safely (shared with worker.smollm2)
+# --------------------------------------------------------------------------------------
+
+def is_complete(folder: Path) -> bool:
+    """Whether ``folder`` holds a finished build (its info file is written last)."""
+    return (folder / BUILD_INFO).is_file()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_temps(out_dir: Path) -> None:
+    """Delete temporary folders left by builders that died (their pid is gone)."""
+    prefix = f".{out_dir.name}.tmp-"
+    if not out_dir.parent.is_dir():
+        return
+    for entry in out_dir.parent.iterdir():
+        if not entry.name.startswith(prefix) or not entry.is_dir():
+            continue
+        pid_text = entry.name[len(prefix):].split("-", 1)[0]
+        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staging_dir(out_dir: Path) -> Iterator[Path]:
+    """A temporary sibling of ``out_dir``; on normal exit it replaces ``out_dir``.
+
+    The sibling lives on the same file system, so the final rename is atomic. If the
+    body raises, the temporary folder is deleted and ``out_dir`` is left untouched.
+    """
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        if out_dir.exists():
+            # A non-empty folder cannot be renamed over; move the old one aside first.
+            old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            os.rename(out_dir, old)
+            os.rename(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """An exclusive ``fcntl`` lock on ``path``, held for the ``with`` block.
+
+    The lock file itself is never deleted: deleting it would let a waiter lock an
+    unlinked file while a newcomer locks a fresh one, and both would build.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def ensure_built(target: Path, build: Callable[[Path], Path], *, force: bool = False,
+                 log: Log = print) -> Path:
+    """Return ``target``, calling ``build(target)`` under a lock if it is absent (or ``force``).
+
+    The lock file is ``<target>.lock`` next to ``target``. The check is repeated after
+    taking the lock, so a process that waited while another built does not build again.
+    """
+    target = Path(target)
+    if not force and is_complete(target):
+        return target
+    lock_path = target.parent / f"{target.name}.lock"
+    with file_lock(lock_path):
+        if not force and is_complete(target):
+            return target
+        _remove_stale_temps(target)
+        if target.exists() and not force:
+            log(f"{target} is incomplete; rebuilding it")
+        return build(target)
+
+
+# --------------------------------------------------------------------------------------
+# The recipe
+# --------------------------------------------------------------------------------------
+
+def corpus_texts() -> list[str]:
+    """The training documents: the stdlib's pydoc topics, in sorted key order."""
+    from pydoc_data.topics import topics
+
+    return [topics[key] for key in sorted(topics)]
+
+
+def train_tokenizer(texts: list[str]):
+    """A byte-level BPE tokenizer, wrapped for transformers.
+
+    Byte-level pre-tokenizing and decoding make any text, non-ASCII included, encode
+    and decode back to itself; ``clean_up_tokenization_spaces=False`` keeps the wrapper
+    from "tidying" spaces before punctuation, which would break that round trip.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=VOCAB_SIZE,
+        special_tokens=[BOS_EOS_TOKEN, PAD_TOKEN],
+        # Every byte must be in the vocabulary, or unseen characters could not be encoded.
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    core.train_from_iterator(texts, trainer=trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        bos_token=BOS_EOS_TOKEN,
+        eos_token=BOS_EOS_TOKEN,
+        pad_token=PAD_TOKEN,
+        clean_up_tokenization_spaces=False,
+        model_max_length=MAX_POSITIONS,
+        # A decoder-only model continues the end of the prompt, so batches pad on the left.
+        padding_side="left",
+    )
+
+
+def token_stream(tokenizer, texts: list[str]):
+    """All documents as one 1-D LongTensor, each followed by end-of-text."""
+    import torch
+
+    eos = tokenizer.eos_token_id
+    ids: list[int] = []
+    for encoding in tokenizer.backend_tokenizer.encode_batch(texts, add_special_tokens=False):
+        ids.extend(encoding.ids)
+        ids.append(eos)
+    return torch.tensor(ids, dtype=torch.long)
+
+
+def learning_rate(step: int, steps: int) -> float:
+    """Linear warm-up over the first tenth, then cosine down to a tenth of the peak."""
+    warmup = max(1, steps // 10)
+    if step < warmup:
+        return LEARNING_RATE * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
+    return LEARNING_RATE * (MIN_LR_FRACTION + (1.0 - MIN_LR_FRACTION) * cosine)
+
+
+@contextlib.contextmanager
+def _deterministic_torch(seed: int) -> Iterator[None]:
+    """Seeds, deterministic kernels and a fixed thread count, restored afterwards.
+
+    Float sums depend on how work is split across threads, so the thread count is
+    part of what makes two builds byte-identical.
+    """
+    import random
+
+    import torch
+
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.set_num_threads(TRAIN_THREADS)
+    torch.use_deterministic_algorithms(True)
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+        torch.set_num_threads(threads)
+
+
+def build_tiny_model(out_dir: Path, *, steps: int = DEFAULT_STEPS, seed: int = 0,
+                     log: Log = print) -> Path:
+    """Train the tiny Llama and save it into ``out_dir`` (atomically); return ``out_dir``."""
+    import tokenizers
+    import torch
+    import transformers
+    from transformers import GenerationConfig, LlamaConfig, LlamaForCausalLM
+
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1, got {steps}")
+    out_dir = Path(out_dir)
+    started = time.perf_counter()
+    texts = corpus_texts()
+    corpus_chars = sum(len(t) for t in texts)
+
+    with _deterministic_torch(seed):
+        tokenizer = train_tokenizer(texts)
+        data = token_stream(tokenizer, texts)
+        log(f"tokenizer: {len(tokenizer)} tokens; corpus {corpus_chars} chars -> {len(data)} tokens")
+
+        config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=384,
+            tie_word_embeddings=True,
+            max_position_embeddings=MAX_POSITIONS,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        model = LlamaForCausalLM(config).to(torch.float32)
+        parameters = sum(p.numel() for p in model.parameters())
+        optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+        # Its own generator, so the batches do not depend on what else consumed the global RNG.
+        batches = torch.Generator().manual_seed(seed)
+        offsets = torch.arange(SEQ_LEN)
+
+        model.train()
+        loss_value = float("nan")
+        history: list[list[float]] = []
+        for step in range(steps):
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(step, steps)
+            starts = torch.randint(0, len(data) - SEQ_LEN, (BATCH_SIZE,), generator=batches)
+            batch = data[starts[:, None] + offsets]
+            loss = model(input_ids=batch, labels=batch).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            loss_value = loss.item()
+            if step % 50 == 0 or step == steps - 1:
+                history.append([step, round(loss_value, 4)])
+                log(f"step {step + 1}/{steps} loss {loss_value:.3f} "
+                    f"({time.perf_counter() - started:.1f} s)")
+        model.eval()
+
+    model.generation_config = GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    seconds = time.perf_counter() - started
+    info = {
+        "format_version": FORMAT_VERSION,
+        "name": TINY_MODEL_DIRNAME,
+        "steps": steps,
+        "seed": seed,
+        "final_loss": round(loss_value, 4),
+        "loss_history": history,
+        "seconds": round(seconds, 2),
+        "corpus": "pydoc_data.topics",
+        "corpus_chars": corpus_chars,
+        "train_tokens": len(data),
+        "parameters": parameters,
+        "vocab_size": len(tokenizer),
+        "torch_threads": TRAIN_THREADS,
+        "versions": {
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "tokenizers": tokenizers.__version__,
+        },
+    }
+    with staging_dir(out_dir) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n")
+    log(f"built {out_dir}: {parameters} parameters, {steps} steps, "
+        f"final loss {loss_value:.3f}, {seconds:.1f} s")
+    return out_dir
+
+
+def steps_from_env(default: int = DEFAULT_STEPS) -> int:
+    """``TINY_MODEL_STEPS`` if set (tests only), else ``default``."""
+    raw = os.environ.get(STEPS_ENV_VAR, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{STEPS_ENV_VAR} must be an integer, got {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{STEPS_ENV_VAR} must be >= 1, got {value}")
+    return value
+
+
+def ensure_tiny_model(cache_root: Path | None = None, *, steps: int | None = None,
+                      log: Log = print) -> Path:
+    """``<cache_root>/TINY_MODEL_DIRNAME``, built first (under a lock) if absent.
+
+    ``steps`` (or ``TINY_MODEL_STEPS``) only matters when a build happens; an existing
+    model is returned as it is.
+    """
+    if cache_root is None:
+        from worker.config import default_cache_dir
+
+        cache_root = default_cache_dir()
+    target = Path(cache_root) / TINY_MODEL_DIRNAME
+    n_steps = steps if steps is not None else steps_from_env()
+    return ensure_built(target, lambda out: build_tiny_model(out, steps=n_steps, log=log), log=log)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m worker.tiny_model",
+        description="Build the tiny Llama (trained on pydoc topics) into the cache.")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"folder to build into (default: <cache>/{TINY_MODEL_DIRNAME})")
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"training steps (default {DEFAULT_STEPS}, or ${STEPS_ENV_VAR})")
+    parser.add_argument("--force", action="store_true", help="rebuild even if it is there")
+    args = parser.parse_args(argv)
+
+    if args.out is None:
+        from worker.config import default_cache_dir
+
+        target = default_cache_dir() / TINY_MODEL_DIRNAME
+    else:
+        target = args.out
+    steps = args.steps if args.steps is not None else steps_from_env()
+    already = is_complete(target) and not args.force
+    path = ensure_built(target, lambda out: build_tiny_model(out, steps=steps),
+                        force=args.force)
+    info = json.loads((path / BUILD_INFO).read_text())
+    state = "already built" if already else "built"
+    print(f"{state}: {path}")
+    print(f"steps {info['steps']}, final loss {info['final_loss']}, "
+          f"build seconds {info['seconds']}, parameters {info['parameters']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
