@@ -30,6 +30,14 @@ def http_error(cls: type[web.HTTPException], message: str) -> web.HTTPException:
     return cls(text=json.dumps({"error": message}), content_type="application/json")
 
 
+def too_large(what: str, size: int, limit: int) -> web.HTTPException:
+    message = (f"payload too large: {what} accepts at most {_megabytes(limit)} "
+               f"({limit} bytes), this request has {size} bytes")
+    return web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size,
+                                         text=json.dumps({"error": message}),
+                                         content_type="application/json")
+
+
 def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
@@ -54,7 +62,7 @@ def _megabytes(size: int) -> str:
 async def read_body(request: web.Request, limit: int, what: str) -> bytes:
     declared = request.content_length
     if declared is not None and declared > HARD_READ_CAP:
-        raise http_error(web.HTTPRequestEntityTooLarge, _too_large(what, declared, limit))
+        raise too_large(what, declared, limit)
     chunks, size = [], 0
     while True:
         chunk = await request.content.read(1024 * 1024)
@@ -62,14 +70,10 @@ async def read_body(request: web.Request, limit: int, what: str) -> bytes:
             break
         size += len(chunk)
         if size > HARD_READ_CAP:
-            raise http_error(web.HTTPRequestEntityTooLarge, _too_large(what, size, limit))
+            raise too_large(what, size, limit)
         if size <= limit:
             chunks.append(chunk)
     if size > limit:
-        raise http_error(web.HTTPRequestEntityTooLarge, _too_large(what, size, limit))
+        raise too_large(what, size, limit)
     return b"".join(chunks)
 
-
-def _too_large(what: str, size: int, limit: int) -> str:
-    return (f"payload too large: {what} accepts at most {_megabytes(limit)} "
-            f"({limit} bytes), this request has {size} bytes")
