@@ -1,0 +1,173 @@
+"""Worker processes under the local endpoint: cold start, scale to zero, concurrency,
+faults (a killed worker, a worker command that cannot start), execution timeouts,
+cancel of a running job, and what a worker can see of the developer's environment.
+
+Every worker is the unmodified SDK worker running a file of tests/handlers/; every
+client is the unmodified SDK client. Each fixture checks at teardown that no worker
+process (heartbeat included) is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from local_endpoint.workers import live_group_members
+
+pytest_plugins = ["local_endpoint.pytest_plugin"]
+
+HANDLERS = Path(__file__).parent / "handlers"
+
+
+def handler(name: str) -> list[str]:
+    return [sys.executable, str(HANDLERS / name)]
+
+
+def wait_until(condition, timeout: float = 30, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout} s")
+        time.sleep(0.1)
+
+
+def status_body(ep, job):
+    return job.rp_client.get(f"{ep.endpoint_id}/status/{job.job_id}")
+
+
+def job_times(ep, job_id):
+    return next(j for j in ep.timeline()["jobs"] if j["id"] == job_id)
+
+
+def test_a_job_cold_starts_a_worker_from_zero_and_the_idle_worker_stops(local_endpoint_factory):
+    ep = local_endpoint_factory(handler("echo.py"), min_workers=0, max_workers=2,
+                                idle_timeout=1.0)
+    assert ep.workers() == [] and ep.health()["workers"] == {"idle": 0, "running": 0,
+                                                             "initializing": 0}
+    assert ep.endpoint().run_sync({"n": 1}, timeout=60) == {"n": 1}
+
+    [worker] = ep.workers()
+    [job] = ep.timeline()["jobs"]
+    # Measured order of a cold start: request, spawn, first job-take, job taken.
+    assert job["created"] <= worker["spawned_at"] < worker["ready_at"] <= job["taken"]
+    # The SDK's heartbeat is a second process in the worker's group.
+    assert len(live_group_members(worker["pid"])) >= 2
+
+    ep.wait_for(lambda h: sum(h["workers"].values()) == 0, timeout=30)
+    [stopped] = wait_until(lambda: [w for w in ep.workers() if w["state"] == "exited"], 10,
+                           "worker reaped")
+    assert "idle" in stopped["exit_reason"] and not live_group_members(worker["pid"])
+
+
+def test_an_async_handler_runs_jobs_at_once_under_its_concurrency_modifier(
+        local_endpoint_factory):
+    ep = local_endpoint_factory(handler("overlap.py"), max_workers=1)
+
+    async def scenario():
+        async with aiohttp.ClientSession() as session:
+            endpoint = ep.asyncio_endpoint(session)
+            jobs = await asyncio.gather(*(endpoint.run({"seconds": 1.5}) for _ in range(4)))
+            return await asyncio.gather(*(job.output(timeout=60) for job in jobs))
+
+    outputs = asyncio.run(scenario())
+    assert len({o["pid"] for o in outputs}) == 1 and len(ep.workers()) == 1
+    # By the handler's own clock: every job started before any of them finished.
+    assert max(o["started"] for o in outputs) < min(o["finished"] for o in outputs)
+
+    pid = outputs[0]["pid"]
+    ep.close()
+    assert live_group_members(pid) == [] and ep.leftover_processes() == []
+
+
+def test_a_worker_killed_mid_job_loses_the_job_to_a_new_worker(local_endpoint_factory):
+    ep = local_endpoint_factory(handler("slow.py"), max_workers=2, idle_timeout=30)
+    endpoint = ep.endpoint()
+    job = endpoint.run({"seconds": 2})
+    worker_id = wait_until(lambda: status_body(ep, job).get("workerId"), 60, "job taken")
+    victim = next(w for w in ep.workers() if w["id"] == worker_id)
+    wait_until(lambda: f"job {job.job_id} started" in ep.worker_logs()[worker_id], 30,
+               "handler started")
+
+    # The main process only, as the out-of-memory killer would: its heartbeat
+    # process is orphaned and must be cleaned up by the endpoint.
+    os.kill(victim["pid"], signal.SIGKILL)
+
+    output = job.output(timeout=60)
+    assert output["slept"] == 2 and output["pid"] != victim["pid"]
+    assert endpoint.health()["jobs"]["retried"] == 1
+    attempts = job_times(ep, job.job_id)["attempts"]
+    assert [a["worker"] for a in attempts][0] == worker_id and len(attempts) == 2
+    assert "killed by SIGKILL" in attempts[0]["outcome"]
+    assert attempts[1]["outcome"] == "COMPLETED"
+    wait_until(lambda: not live_group_members(victim["pid"]), 10, "orphaned heartbeat gone")
+
+
+@pytest.fixture(scope="module")
+def slow(module_local_endpoint_factory):
+    ep = module_local_endpoint_factory(handler("slow.py"), min_workers=1, max_workers=1)
+    ep.wait_for(lambda h: h["workers"]["idle"] == 1, timeout=60)
+    return ep
+
+
+def test_an_execution_timeout_ends_the_job_and_stops_the_handler(slow):
+    job = slow.endpoint().run({"input": {"seconds": 30}, "policy": {"executionTimeout": 1000}})
+    job.output(timeout=30)
+    assert job.status() == "TIMED_OUT"
+    body = status_body(slow, job)
+    assert "1000 ms" in body["error"] and 1000 <= body["executionTime"] < 10000
+    wait_until(lambda: f"job {job.job_id} stopped" in slow.worker_logs()["worker-1"], 15,
+               "the stop reached the handler")
+    slow.wait_for(lambda h: h["workers"]["idle"] == 1, timeout=15)
+
+
+def test_cancelling_a_running_job_stops_its_handler(slow):
+    job = slow.endpoint().run({"seconds": 30})
+    wait_until(lambda: f"job {job.job_id} started" in slow.worker_logs()["worker-1"], 30,
+               "handler started")
+    assert job.cancel()["status"] == "CANCELLED"
+    wait_until(lambda: f"job {job.job_id} stopped" in slow.worker_logs()["worker-1"], 15,
+               "the stop reached the handler")
+    assert status_body(slow, job)["status"] == "CANCELLED"
+    slow.wait_for(lambda h: h["workers"]["idle"] == 1 and h["jobs"]["inProgress"] == 0,
+                  timeout=15)
+
+
+def test_a_worker_command_that_cannot_start_fails_the_queued_job_with_its_log(
+        local_endpoint_factory):
+    ep = local_endpoint_factory(
+        [sys.executable, "-c", "import sys; print('no model here'); sys.exit(3)"],
+        max_workers=1, max_start_failures=2)
+    job = ep.endpoint().run({"n": 1})
+    assert job.output(timeout=30) is None and job.status() == "FAILED"
+    error = status_body(ep, job)["error"]
+    assert "exited with code 3" in error and "no model here" in error
+    assert len(ep.workers()) == 2
+
+
+def test_workers_never_see_the_developers_home_or_keys(local_endpoint_factory, tmp_path,
+                                                        monkeypatch):
+    home = tmp_path / "developer"
+    (home / ".runpod").mkdir(parents=True)
+    (home / ".runpod" / "config.toml").write_text('[default]\napi_key = "developer-key"\n')
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("RUNPOD_API_KEY", "developer-key")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+
+    ep = local_endpoint_factory(handler("env_probe.py"), max_workers=1)
+    seen = ep.endpoint().run_sync({}, timeout=60)  # completes: the worker key was accepted
+    assert seen["sends_worker_key"] is True
+    assert seen["config_toml_exists"] is False and seen["has_runpod_api_key"] is False
+    assert not seen["home"].startswith(str(home))
+    assert seen["xdg_cache_home"] == str(home / ".cache")  # models are still found
+    assert seen["hf_home"] == str(tmp_path / "hf")
