@@ -107,21 +107,31 @@ def convert_smollm2(out_dir: Path, log: Log = print) -> Path:
     folder, name = str(source.parent), source.name
     log(f"reading {source} (about 25 s) ...")
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=getattr(torch, SAVE_DTYPE))
+    # Read in float32 and cast afterwards: the saved bytes are the same as reading
+    # straight into bfloat16 (checked), but asking the GGUF loader for bfloat16 prints a
+    # warning about packed weights that does not apply here and would mislead.
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     read_seconds = time.perf_counter() - started
     if not tokenizer.chat_template:
         raise RuntimeError(f"{source} gave a tokenizer without a chat template")
+    packed = sorted({type(m).__name__ for m in model.modules() if "gguf" in type(m).__name__.lower()})
+    if packed:
+        # A transformers that keeps Llama GGUF weights packed would save blocks, not a
+        # plain checkpoint; refuse rather than write a folder that loads wrongly.
+        raise RuntimeError(f"transformers {transformers.__version__} kept GGUF weights packed "
+                           f"({', '.join(packed)}); this converter needs de-quantized weights")
 
-    # The weights are already dense (transformers' legacy GGUF path de-quantizes Llama),
-    # but the model still carries the GGUF quantizer: save_pretrained refuses to
-    # serialise it, and a saved quantization_config would make every later load look
-    # for the GGUF file again. Dropping both leaves an ordinary model.
+    # The weights are dense (transformers 5.x de-quantizes Llama GGUF files on load), but
+    # the model still carries the GGUF quantizer: save_pretrained refuses to serialise
+    # it, and a saved quantization_config would make every later load look for the GGUF
+    # file again. Dropping both leaves an ordinary model.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     for attr in ("is_quantized", "quantization_method"):
         if attr in vars(model):
             delattr(model, attr)
+    model = model.to(getattr(torch, SAVE_DTYPE))
     parameters = sum(p.numel() for p in model.parameters())
 
     info = {
