@@ -103,16 +103,13 @@ async def _submit(server: "EndpointServer", request: web.Request, *, sync: bool)
         raise http_error(web.HTTPBadRequest,
                          "policy.executionTimeout must be a positive integer (milliseconds)")
 
-    job = server.store.submit(
+    return server.submit(
         body["input"],
         sync=sync,
         webhook=webhook,
         execution_timeout=execution_timeout,
         extra={key: body[key] for key in PASSED_TO_WORKER if key in body},
     )
-    server.changed.notify()
-    server.poke()  # a cold start should not wait for the next supervisor tick
-    return job
 
 
 async def run(server: "EndpointServer", request: web.Request) -> web.Response:

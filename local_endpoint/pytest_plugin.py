@@ -15,6 +15,7 @@ Contract:
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Iterator
 
 import pytest
@@ -35,9 +36,24 @@ class EndpointFactory:
         return endpoint
 
     def close_all(self) -> None:
+        # Side by side: each close waits about a second for the SDK worker to exit.
+        errors: list[BaseException] = []
+
+        def close(endpoint: LocalEndpoint) -> None:
+            try:
+                endpoint.close()
+            except BaseException as error:
+                errors.append(error)
+
+        closers = [threading.Thread(target=close, args=(ep,)) for ep in self.started]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join()
+        if errors:
+            raise errors[0]
         leftovers = {}
-        for endpoint in reversed(self.started):
-            endpoint.close()
+        for endpoint in self.started:
             pids = endpoint.leftover_processes()
             if pids:
                 leftovers[repr(endpoint)] = pids

@@ -25,7 +25,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
@@ -43,6 +43,7 @@ log = logging.getLogger("local_endpoint")
 
 TICK_S = 0.2
 LOG_TAIL_LINES = 20
+HISTORY_JOBS = 10_000  # jobs kept for timeline() after retention forgot them
 MAX_SPAWN_BACKOFF_S = 30
 
 
@@ -71,6 +72,7 @@ class EndpointServer:
         self.clock = clock
         self.store = JobStore(max_retries=config.max_retries, on_final=self._on_final,
                               clock=clock)
+        self.history: deque[Job] = deque(maxlen=HISTORY_JOBS)
         self.pool: WorkerPool | None = None
         self.changed = Signal()
         self.closing = False
@@ -189,6 +191,15 @@ class EndpointServer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    # ------------------------------------------------------------------ jobs
+    def submit(self, job_input: Any, **options: Any) -> Job:
+        """A new job from a client (``JobStore.submit`` options)."""
+        job = self.store.submit(job_input, **options)
+        self.history.append(job)
+        self.changed.notify()
+        self.poke()  # a cold start should not wait for the next supervisor tick
+        return job
+
     # --------------------------------------------------------- held requests
     async def wait_for(self, check: Callable[[], Any], timeout: float) -> Any:
         """``check()`` until it returns something other than None, or time is up."""
@@ -295,7 +306,11 @@ class EndpointServer:
                     changed = True
                 continue
             silent = now - (worker.last_seen_at or worker.ready_at)
-            if worker.open_requests == 0 and silent > cfg.ping_timeout:
+            # A held long-poll proves nothing about a frozen process: once a worker
+            # pings, only pings and new requests count. One that never pings (not the
+            # SDK) is alive while it holds a request open.
+            held_open = worker.open_requests > 0 and worker.last_ping_at is None
+            if not held_open and silent > cfg.ping_timeout:
                 reason = f"went silent (no ping or request for {silent:.1f} s)"
                 pool.kill(worker, reason)
                 # Its jobs move on now, not when (if ever) the process is reaped.
@@ -380,7 +395,7 @@ class EndpointServer:
     def timeline(self) -> dict:
         """Measured times (``clock()`` seconds) of every job and worker, for plots."""
         jobs = []
-        for job in self.store.all():
+        for job in self.history:
             jobs.append({
                 "id": job.id,
                 "status": job.status,

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from aiohttp import web
 
 from .httputil import error, read_body, worker_key_ok
-from .workers import Worker
+from .workers import EXITED, STOPPING, Worker
 
 if TYPE_CHECKING:
     from .server import EndpointServer
@@ -106,7 +106,7 @@ async def job_stop(server: "EndpointServer", request: web.Request,
         if worker.stop_requests:
             ids, worker.stop_requests = worker.stop_requests, []
             return ids
-        if worker.state in ("stopping", "exited"):
+        if worker.state in (STOPPING, EXITED):
             return []
         return None
 

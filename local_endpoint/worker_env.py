@@ -12,6 +12,9 @@ Contract: ``worker_environment(...)`` returns a new dict and changes nothing.
   is kept, so models cached by the developer are still found under the new ``HOME``.
 - The folder holding this package is put first on ``PYTHONPATH`` so that the default
   command, ``python -m worker``, finds the project's worker from any directory.
+- The SDK logs at DEBUG unless told otherwise (a line per poll and per ping): unless
+  ``RUNPOD_LOG_LEVEL`` or ``RUNPOD_DEBUG_LEVEL`` is set, workers log at INFO, so
+  their logs stay readable.
 - ``extra`` (the endpoint's ``worker_env``) is applied next; ``HOME`` and the
   variables that wire the worker to this endpoint are applied last and cannot be
   overridden. The SDK
@@ -67,6 +70,8 @@ def worker_environment(
     python_path = [PACKAGE_PARENT] + [p for p in parent.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(python_path))
     env["PYTHONUNBUFFERED"] = "1"  # logs reach the log file as they are written
+    if "RUNPOD_LOG_LEVEL" not in env and "RUNPOD_DEBUG_LEVEL" not in env:
+        env["RUNPOD_LOG_LEVEL"] = "INFO"
 
     env.update(extra)
 

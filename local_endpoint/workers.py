@@ -278,7 +278,7 @@ class WorkerPool:
     def leftover_processes(self) -> list[int]:
         """PIDs still running in any process group this pool started."""
         pids = []
-        for worker in self.workers.values():
+        for worker in list(self.workers.values()):  # may be called from another thread
             if not worker.external:
                 pids.extend(live_group_members(worker.pid))
         return pids

@@ -290,6 +290,8 @@ def test_results_are_gone_after_the_retention_time(local_endpoint_factory):
     with pytest.raises(requests.HTTPError) as gone:
         job.rp_client.get(f"{ep.endpoint_id}/status/{job.job_id}")
     assert gone.value.response.status_code == 404
+    [kept] = ep.timeline()["jobs"]  # the measured times outlive the result
+    assert kept["id"] == job.job_id and kept["finished"] >= kept["taken"] >= kept["created"]
 
 
 def test_asyncio_endpoint_health_purge_and_cancel(ep):

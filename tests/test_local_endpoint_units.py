@@ -306,6 +306,7 @@ def test_webhook_templates_have_the_query_string_the_sdk_appends_to():
                              endpoint_id="ep", worker_id="w", worker_key="k",
                              ping_interval_ms=1000)
     assert env["RUNPOD_WEBHOOK_GET_JOB"] == "http://127.0.0.1:1/v2/ep/job-take/$ID?gpu=local"
+    assert env["RUNPOD_LOG_LEVEL"] == "INFO"  # not the SDK's DEBUG: one line per poll
     assert "$RUNPOD_POD_ID/$ID?" in env["RUNPOD_WEBHOOK_POST_OUTPUT"]
     assert "$RUNPOD_POD_ID/$ID?" in env["RUNPOD_WEBHOOK_POST_STREAM"]
     assert env["RUNPOD_WEBHOOK_PING"].endswith("/ping/$RUNPOD_POD_ID?gpu=local")

@@ -76,7 +76,7 @@ def test_an_async_handler_runs_jobs_at_once_under_its_concurrency_modifier(
     async def scenario():
         async with aiohttp.ClientSession() as session:
             endpoint = ep.asyncio_endpoint(session)
-            jobs = await asyncio.gather(*(endpoint.run({"seconds": 1.5}) for _ in range(4)))
+            jobs = await asyncio.gather(*(endpoint.run({"seconds": 1.0}) for _ in range(4)))
             return await asyncio.gather(*(job.output(timeout=60) for job in jobs))
 
     outputs = asyncio.run(scenario())
@@ -110,6 +110,28 @@ def test_a_worker_killed_mid_job_loses_the_job_to_a_new_worker(local_endpoint_fa
     assert "killed by SIGKILL" in attempts[0]["outcome"]
     assert attempts[1]["outcome"] == "COMPLETED"
     wait_until(lambda: not live_group_members(victim["pid"]), 10, "orphaned heartbeat gone")
+
+
+def test_a_frozen_worker_is_found_by_its_missed_pings_and_its_job_moves_on(
+        local_endpoint_factory):
+    ep = local_endpoint_factory(handler("slow.py"), max_workers=2, idle_timeout=30,
+                                ping_timeout=2.0)
+    job = ep.endpoint().run({"seconds": 1})
+    worker_id = wait_until(lambda: status_body(ep, job).get("workerId"), 60, "job taken")
+    frozen = next(w for w in ep.workers() if w["id"] == worker_id)
+    # SIGSTOP: no exit to notice, and its open long-polls stay open; only the
+    # pings (from the heartbeat process, frozen too) stop.
+    os.killpg(frozen["pid"], signal.SIGSTOP)
+    frozen_at = time.time()
+
+    output = job.output(timeout=60)
+    assert output["pid"] != frozen["pid"]
+    attempts = job_times(ep, job.job_id)["attempts"]
+    assert "went silent" in attempts[0]["outcome"] and attempts[1]["outcome"] == "COMPLETED"
+    # Found by its pings (ping_timeout 2 s), not when a held job-take ran out (20 s).
+    assert attempts[0]["ended"] - frozen_at < 10
+    [gone] = [w for w in ep.workers() if w["id"] == worker_id]
+    assert gone["state"] in ("stopping", "exited") and "went silent" in gone["exit_reason"]
 
 
 @pytest.fixture(scope="module")
