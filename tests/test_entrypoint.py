@@ -1,0 +1,93 @@
+"""``python -m worker``: the local test mode prints every chunk; the SDK config is right.
+
+Subprocesses run the real entry point on the embedded model, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def worker(*args: str, cwd: str = ROOT, **env: str) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("RUNPOD_WEBHOOK")}
+    full_env.update(env)
+    return subprocess.run([sys.executable, "-m", "worker", *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=180)
+
+
+def chunks(stdout: str) -> list[dict]:
+    return [json.loads(line.split(": ", 1)[1]) for line in stdout.splitlines() if line.startswith("chunk ")]
+
+
+def final_output(stdout: str):
+    (line,) = [line for line in stdout.splitlines() if line.startswith("output: ")]
+    return json.loads(line[len("output: "):])
+
+
+def test_test_input_streaming_prints_each_chunk_and_the_final_output(tiny_lm):
+    job = {"input": {"prompt": "The Python language", "max_tokens": 24, "temperature": 0, "stream": True}}
+    done = worker("--test_input", json.dumps(job))
+    assert done.returncode == 0, done.stderr
+    printed = chunks(done.stdout)
+    assert len(printed) >= 3 and printed[-1]["finished"] is True
+    assert "generator object" not in done.stdout
+    assert final_output(done.stdout) == printed, "the output is the aggregated stream"
+
+
+def test_test_input_plain_prints_the_result(tiny_lm):
+    job = {"input": {"prompt": "The Python language", "max_tokens": 8, "temperature": 0}}
+    done = worker("--test_input", json.dumps(job))
+    assert done.returncode == 0, done.stderr
+    (result,) = final_output(done.stdout)
+    assert result["text"] and result["usage"]["completion_tokens"] <= 8
+
+
+def test_test_input_with_bad_input_fails_with_exit_1_and_a_structured_error(tiny_lm):
+    done = worker("--test_input", json.dumps({"input": {"prompt": "x", "max_tokens": 0}}))
+    assert done.returncode == 1
+    line = next(line for line in done.stdout.splitlines() if line.startswith("error: "))
+    err = json.loads(line[len("error: "):])
+    assert err["status"] == "VALIDATION_ERROR" and err["retry"] is False
+
+
+def test_test_input_json_file_is_used_when_no_flag_is_given(tiny_lm, tmp_path):
+    (tmp_path / "test_input.json").write_text(json.dumps({"input": {"prompt": "Hi", "max_tokens": 4}}))
+    env = {"PYTHONPATH": ROOT}
+    done = worker(cwd=str(tmp_path), **env)
+    assert done.returncode == 0, done.stderr
+    assert final_output(done.stdout)[0]["text"] is not None
+
+
+def test_no_job_and_no_platform_exits_with_a_reason(tmp_path):
+    done = worker(cwd=str(tmp_path), PYTHONPATH=ROOT)
+    assert done.returncode == 1 and "test_input" in done.stderr
+
+
+def test_a_model_that_cannot_load_stops_the_worker_at_start_with_the_reason(tmp_path):
+    done = worker("--test_input", json.dumps({"input": {"prompt": "x"}}), MODEL_NAME="no-such-org/no-such-model",
+                  HF_HUB_OFFLINE="1")
+    assert done.returncode == 1 and "no-such-org/no-such-model" in done.stderr
+
+
+def test_a_bad_setting_stops_the_worker_before_anything_loads():
+    done = worker("--test_input", "{}", DEVICE="tpu")
+    assert done.returncode == 2 and "DEVICE" in done.stderr
+
+
+def test_start_config_registers_an_async_generator_with_aggregation_and_concurrency():
+    import inspect
+
+    from worker.__main__ import start_config
+    from worker.config import Settings
+
+    config = start_config(Settings(max_concurrency=6))
+    assert inspect.isasyncgenfunction(config["handler"]), "the SDK streams only generator handlers"
+    assert config["return_aggregate_stream"] is True
+    assert config["concurrency_modifier"](1) == 6 and config["refresh_worker"] is False
