@@ -21,6 +21,18 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def summarise(output: list) -> str:
+    """The text and figures of a job's final output (one result, or a stream's chunks)."""
+    if len(output) == 1 and "text" in output[0]:
+        text, last = output[0]["text"], output[0]
+    else:
+        text, last = "".join(c["token"] for c in output), output[-1]
+    t = last["timings"]
+    return (f"text: {text!r}\n{last['usage']['completion_tokens']} tokens in {t['generate_s']:.3f} s "
+            f"({t['tokens_per_s']:.0f} tokens/s), first token after {t['first_token_s']:.3f} s, "
+            f"{len(output)} item(s) in the output")
+
+
 def run_worker(job_input: dict, title: str) -> float:
     print(f"\n=== {title} ===")
     cmd = [sys.executable, "-m", "worker", "--test_input", json.dumps({"input": job_input})]
@@ -29,13 +41,17 @@ def run_worker(job_input: dict, title: str) -> float:
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
+    output = None
     for line in proc.stdout:
         print(f"[{time.perf_counter() - start:6.2f} s] {line.rstrip()}", flush=True)
+        if line.startswith("output: "):
+            output = json.loads(line[len("output: "):])
     code = proc.wait()
     seconds = time.perf_counter() - start
     print(f"exit code {code}, {seconds:.2f} s from process start")
-    if code != 0:
+    if code != 0 or output is None:
         raise SystemExit(f"the worker failed ({title})")
+    print(summarise(output))
     return seconds
 
 
