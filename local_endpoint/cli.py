@@ -91,6 +91,9 @@ async def serve(config: EndpointConfig) -> None:
     try:
         await server.start()
         print(usage_text(server), flush=True)
+        if config.host not in ("127.0.0.1", "localhost", "::1"):
+            print(f"warning: listening on {config.host}, not only on this machine; the "
+                  f"API key is all that guards it", file=sys.stderr, flush=True)
         await stop.wait()
         print("stopping...", file=sys.stderr, flush=True)
     finally:

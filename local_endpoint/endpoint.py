@@ -12,8 +12,8 @@ Contract:
   stops every worker process group and the server; it is safe to call twice.
   ``leftover_processes()`` is then empty unless a process survived SIGKILL.
 - The reports (``health``, ``workers``, ``timeline``, ``worker_logs``) are computed
-  on the endpoint's loop, so they are consistent snapshots; ``worker_logs`` also
-  works after ``close()``.
+  on the endpoint's loop, so they are consistent snapshots; after ``close()`` they
+  report the final state (for plotting after a ``with`` block).
 - ``runpod.Endpoint`` reads ``runpod.endpoint_url_base`` when it is constructed;
   ``endpoint()`` builds one bound to this endpoint whatever the global says. An
   ``AsyncioEndpoint``'s jobs read the global when ``run()`` returns, so use it while
@@ -190,8 +190,10 @@ class LocalEndpoint:
 
     # --------------------------------------------------------------- reports
     def _call(self, fn: Callable[[], Any]) -> Any:
-        if self._closed or self._loop is None:
-            raise RuntimeError("the local endpoint is not running")
+        if self._loop is None:
+            raise RuntimeError("the local endpoint was never started")
+        if self._closed:
+            return fn()  # nothing changes any more: no loop needed
 
         async def on_loop():
             return fn()

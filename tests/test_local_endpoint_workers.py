@@ -167,7 +167,8 @@ def test_cancelling_a_running_job_stops_its_handler(slow):
 def test_a_worker_command_that_cannot_start_fails_the_queued_job_with_its_log(
         local_endpoint_factory):
     ep = local_endpoint_factory(
-        [sys.executable, "-c", "import sys; print('no model here'); sys.exit(3)"],
+        # (The log quotes the command: the message is built so only running it prints it.)
+        [sys.executable, "-c", "import sys; print('no model ' + 'here'); sys.exit(3)"],
         max_workers=1, max_start_failures=2)
     job = ep.endpoint().run({"n": 1})
     assert job.output(timeout=30) is None and job.status() == "FAILED"
@@ -193,3 +194,20 @@ def test_workers_never_see_the_developers_home_or_keys(local_endpoint_factory, t
     assert not seen["home"].startswith(str(home))
     assert seen["xdg_cache_home"] == str(home / ".cache")  # models are still found
     assert seen["hf_home"] == str(tmp_path / "hf")
+
+
+def test_a_worker_that_ignores_sigterm_is_killed_after_the_grace_period(
+        local_endpoint_factory):
+    stubborn = ("import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                "print('sigterm ' + 'ignored', flush=True); time.sleep(60)")
+    ep = local_endpoint_factory([sys.executable, "-c", stubborn], min_workers=1, stop_grace=0.5)
+    [worker] = wait_until(ep.workers, 10, "worker spawned")
+    # (The log's first line quotes the command: look for what only running it prints.)
+    wait_until(lambda: "sigterm ignored" in ep.worker_logs()[worker["id"]], 10,
+               "SIGTERM ignored")
+    started = time.monotonic()
+    ep.close()
+    assert time.monotonic() - started < 10
+    assert live_group_members(worker["pid"]) == []
+    [stopped] = ep.workers()  # the reports outlive the endpoint
+    assert stopped["returncode"] == -signal.SIGKILL
