@@ -103,8 +103,10 @@ def test_the_built_folder_is_a_plain_float32_llama_with_generation_ids(tiny_buil
     assert config["model_type"] == "llama" and config["dtype"] == "float32"
     assert config["vocab_size"] == tiny_model.VOCAB_SIZE
     for key in ("bos_token_id", "eos_token_id", "pad_token_id"):
-        assert generation[key] == config[key] is not None
-    assert not list(tiny_builds["a"].parent.glob(".*.tmp-*")), "a temporary folder was left behind"
+        assert config[key] is not None and generation[key] == config[key]
+    assert not list(tiny_builds["a"].parent.glob(".*")), "a temporary folder was left behind"
+    # Readable by another user: an image may build it as root and run the worker as non-root.
+    assert {oct(p.stat().st_mode & 0o777) for p in tiny_builds["a"].iterdir()} == {"0o644"}
 
 
 def test_the_built_model_loads_with_auto_classes_and_greedy_generation_repeats(tiny_loaded):
@@ -170,6 +172,19 @@ def test_ensure_tiny_model_builds_once_then_reuses_it(tmp_path):
     messages.clear()
     assert ensure_tiny_model(tmp_path, steps=1, log=messages.append) == path
     assert messages == [] and info_file.stat().st_mtime_ns == built_at
+
+
+def test_a_build_leaves_the_callers_torch_settings_and_random_state_alone(tmp_path):
+    import torch
+
+    torch.manual_seed(1234)
+    expected = torch.rand(3)
+    torch.manual_seed(1234)
+    threads = torch.get_num_threads()
+    build_tiny_model(tmp_path / "m", steps=1, log=quiet)
+    assert torch.get_num_threads() == threads
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert torch.equal(torch.rand(3), expected)
 
 
 def test_steps_override_comes_from_the_test_only_env_var(monkeypatch):

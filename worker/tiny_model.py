@@ -87,16 +87,27 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _remove_stale_temps(out_dir: Path) -> None:
-    """Delete temporary folders left by builders that died (their pid is gone)."""
-    prefix = f".{out_dir.name}.tmp-"
+    """Delete staging and set-aside folders left by builders that died (their pid is gone)."""
     if not out_dir.parent.is_dir():
         return
     for entry in out_dir.parent.iterdir():
-        if not entry.name.startswith(prefix) or not entry.is_dir():
-            continue
-        pid_text = entry.name[len(prefix):].split("-", 1)[0]
-        if pid_text.isdigit() and not _pid_alive(int(pid_text)):
-            shutil.rmtree(entry, ignore_errors=True)
+        for prefix in (f".{out_dir.name}.tmp-", f".{out_dir.name}.old-"):
+            if entry.name.startswith(prefix) and entry.is_dir():
+                pid_text = entry.name[len(prefix):].split("-", 1)[0]
+                if pid_text.isdigit() and not _pid_alive(int(pid_text)):
+                    shutil.rmtree(entry, ignore_errors=True)
+
+
+def _make_readable(folder: Path) -> None:
+    """Give every saved file mode 0644 and the folder 0755.
+
+    transformers writes ``model.safetensors`` through a private temporary file (mode
+    0600); a model built as root while an image is made must stay readable by
+    whichever user later runs the worker.
+    """
+    folder.chmod(0o755)
+    for entry in folder.rglob("*"):
+        entry.chmod(0o755 if entry.is_dir() else 0o644)
 
 
 @contextlib.contextmanager
@@ -112,6 +123,7 @@ def staging_dir(out_dir: Path) -> Iterator[Path]:
     tmp.mkdir()
     try:
         yield tmp
+        _make_readable(tmp)
         if out_dir.exists():
             # A non-empty folder cannot be renamed over; move the old one aside first.
             old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -229,10 +241,12 @@ def learning_rate(step: int, steps: int) -> float:
 
 @contextlib.contextmanager
 def _deterministic_torch(seed: int) -> Iterator[None]:
-    """Seeds, deterministic kernels and a fixed thread count, restored afterwards.
+    """Seeds, deterministic kernels and a fixed thread count, all restored afterwards.
 
     Float sums depend on how work is split across threads, so the thread count is
-    part of what makes two builds byte-identical.
+    part of what makes two builds byte-identical. These are process-wide torch
+    settings: a build should not run beside other torch work in the same process.
+    The caller's random states are put back, so a build does not reseed its host.
     """
     import random
 
@@ -241,6 +255,8 @@ def _deterministic_torch(seed: int) -> Iterator[None]:
     threads = torch.get_num_threads()
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch_rng = torch.random.get_rng_state()
+    python_rng = random.getstate()
     torch.set_num_threads(TRAIN_THREADS)
     torch.use_deterministic_algorithms(True)
     random.seed(seed)
@@ -250,6 +266,8 @@ def _deterministic_torch(seed: int) -> Iterator[None]:
     finally:
         torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
         torch.set_num_threads(threads)
+        torch.random.set_rng_state(torch_rng)
+        random.setstate(python_rng)
 
 
 def build_tiny_model(out_dir: Path, *, steps: int = DEFAULT_STEPS, seed: int = 0,
