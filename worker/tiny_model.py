@@ -6,6 +6,8 @@ result is an ordinary Hugging Face folder (``config.json``, ``model.safetensors`
 float32, ``generation_config.json``, ``tokenizer.json`` ...) that the worker loads with the
 real ``AutoTokenizer`` / ``AutoModelForCausalLM.from_pretrained(path)``. It writes
 English-like, ungrammatical text; it is for exercising the worker, not for answers.
+It accepts 8192 positions but was trained on 128-token windows, so text far past that
+degrades further. It has no chat template: the worker joins chat messages itself.
 
 Contract:
 - ``build_tiny_model(out_dir, *, steps=DEFAULT_STEPS, seed=0, log=print) -> Path`` trains
@@ -26,6 +28,11 @@ Contract:
 - ``ensure_built(target, build, ...)`` is the lock-and-rename helper, shared with
   ``worker.smollm2``.
 - Importing this module starts nothing and does not import torch or transformers.
+
+Timing (2-core CPU, torch 2.13): about 0.25 s per training step, so the default 280
+steps take about 70 s on idle cores. The fixed two torch threads make a build several
+times slower while other processes keep a core busy (measured 130-370 s); the output
+bytes stay the same.
 
 Bump the ``-v1`` suffix of ``TINY_MODEL_DIRNAME`` whenever the recipe changes, so that a
 cache built by an older recipe is not mistaken for the new one.
@@ -48,6 +55,7 @@ from typing import Callable, Iterator
 
 TINY_MODEL_DIRNAME = "tiny-llama-pydoc-v1"
 FORMAT_VERSION = 1
+# 300 steps measured 73 s on 2 idle cores; 280 keeps the default build near 70 s.
 DEFAULT_STEPS = 280
 STEPS_ENV_VAR = "TINY_MODEL_STEPS"
 
