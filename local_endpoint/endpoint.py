@@ -7,7 +7,8 @@ Contract:
 - ``start()`` serves the endpoint from a background thread with its own event loop
   and returns once it accepts requests. With ``install=True`` it then sets
   ``runpod.endpoint_url_base`` and ``runpod.api_key`` to this endpoint's; ``close()``
-  puts back the values they had (if nobody changed them since).
+  hands them to the latest installed endpoint still open, or puts back the values
+  they had before any endpoint was installed (unless somebody changed them since).
 - ``close()`` (and leaving ``with``, also on an exception, and interpreter exit)
   stops every worker process group and the server; it is safe to call twice.
   ``leftover_processes()`` is then empty unless a process survived SIGKILL.
@@ -33,7 +34,10 @@ from .config import EndpointConfig
 from .server import EndpointServer
 
 START_TIMEOUT_S = 30
-_GLOBALS_LOCK = threading.Lock()  # runpod's module globals are shared by all endpoints
+# runpod's module globals are shared by every endpoint in the process.
+_GLOBALS_LOCK = threading.Lock()
+_INSTALLED: list["LocalEndpoint"] = []  # installed and still open, latest last
+_ORIGINAL: list = []  # the globals before the first of them was installed
 
 
 class LocalEndpoint:
@@ -57,7 +61,6 @@ class LocalEndpoint:
         self._server = EndpointServer(self.config)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._saved_globals: tuple[Any, Any] | None = None
         self._closed = False
 
     # ------------------------------------------------------------ properties
@@ -153,20 +156,29 @@ class LocalEndpoint:
         import runpod
 
         with _GLOBALS_LOCK:
-            if self._saved_globals is None:
-                self._saved_globals = (runpod.endpoint_url_base, runpod.api_key)
-            runpod.endpoint_url_base = self.url
-            runpod.api_key = self.api_key
+            if not _INSTALLED:
+                _ORIGINAL[:] = [runpod.endpoint_url_base, runpod.api_key]
+            if self in _INSTALLED:
+                _INSTALLED.remove(self)
+            _INSTALLED.append(self)
+            runpod.endpoint_url_base, runpod.api_key = self.url, self.api_key
 
     def _restore_globals(self) -> None:
-        if self._saved_globals is None:
-            return
+        """Hand the globals to the last endpoint installed that is still open, or
+        back to what they were before any was: endpoints may close in any order."""
         import runpod
 
         with _GLOBALS_LOCK:
-            if runpod.endpoint_url_base == self.url:
-                runpod.endpoint_url_base, runpod.api_key = self._saved_globals
-            self._saved_globals = None
+            if self not in _INSTALLED:
+                return
+            _INSTALLED.remove(self)
+            if runpod.endpoint_url_base != self.url:
+                return  # somebody else set them since: leave them alone
+            if _INSTALLED:
+                runpod.endpoint_url_base = _INSTALLED[-1].url
+                runpod.api_key = _INSTALLED[-1].api_key
+            else:
+                runpod.endpoint_url_base, runpod.api_key = _ORIGINAL
 
     def endpoint(self, api_key: str | None = None):
         """A ``runpod.Endpoint`` bound to this endpoint (key: this endpoint's)."""

@@ -21,7 +21,7 @@ from local_endpoint.worker_env import webhook_templates
 
 pytest_plugins = ["local_endpoint.pytest_plugin"]
 
-NO_WORKERS = dict(max_workers=0, take_hold=1.0, stream_hold=0.5, ping_timeout=2.0)
+NO_WORKERS = dict(max_workers=0, take_hold=0.5, stream_hold=0.5, ping_timeout=1.5)
 
 
 class FakeWorker:

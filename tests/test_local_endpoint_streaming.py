@@ -24,19 +24,26 @@ TEXT = "one two three four five six seven eight"
 
 
 @pytest.fixture(scope="module")
-def chunks(module_local_endpoint_factory):
-    ep = module_local_endpoint_factory([sys.executable, str(HANDLERS / "chunks.py")],
-                                       min_workers=1, max_workers=1)
-    ep.wait_for(lambda h: h["workers"]["idle"] == 1, timeout=60)
-    return ep
+def workers_ready(module_local_endpoint_factory):
+    """Both endpoints, started together: their workers' cold starts overlap."""
+    endpoints = {
+        name: module_local_endpoint_factory([sys.executable, str(HANDLERS / f"{name}.py")],
+                                            min_workers=1, max_workers=1)
+        for name in ("chunks", "progress")
+    }
+    for ep in endpoints.values():
+        ep.wait_for(lambda h: h["workers"]["idle"] == 1, timeout=60)
+    return endpoints
 
 
-@pytest.fixture(scope="module")
-def progress(module_local_endpoint_factory):
-    ep = module_local_endpoint_factory([sys.executable, str(HANDLERS / "progress.py")],
-                                       min_workers=1, max_workers=1)
-    ep.wait_for(lambda h: h["workers"]["idle"] == 1, timeout=60)
-    return ep
+@pytest.fixture
+def chunks(workers_ready):
+    return workers_ready["chunks"]
+
+
+@pytest.fixture
+def progress(workers_ready):
+    return workers_ready["progress"]
 
 
 def job_times(ep, job_id):

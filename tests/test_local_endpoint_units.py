@@ -1,6 +1,7 @@
 """Unit tests of the local endpoint's pure parts: job states, scaling, worker env, config.
 
-No process is started, no socket opened and ``runpod`` is not imported here.
+No worker process is started here; only the last test opens sockets (endpoints
+with no workers) and imports ``runpod``.
 """
 
 from __future__ import annotations
@@ -341,3 +342,22 @@ def test_bad_settings_fail_at_construction_naming_the_field(changes, field):
 def test_exit_descriptions_name_the_signal():
     assert "SIGKILL" in describe_exit(-signal.SIGKILL)
     assert describe_exit(3) == "exited with code 3"
+
+
+def test_runpod_globals_come_back_whatever_order_endpoints_close_in():
+    import runpod
+
+    from local_endpoint import LocalEndpoint
+
+    original = (runpod.endpoint_url_base, runpod.api_key)
+    for close_first in (0, 1):
+        endpoints = [LocalEndpoint(max_workers=0).start() for _ in range(2)]
+        try:
+            assert runpod.endpoint_url_base == endpoints[1].url
+            endpoints[close_first].close()
+            survivor = endpoints[1 - close_first]
+            assert (runpod.endpoint_url_base, runpod.api_key) == (survivor.url, survivor.api_key)
+        finally:
+            for ep in endpoints:
+                ep.close()
+        assert (runpod.endpoint_url_base, runpod.api_key) == original
