@@ -217,7 +217,11 @@ class EndpointServer:
     # --------------------------------------------------------------- workers
     @contextmanager
     def worker_request(self, worker_id: str) -> Iterator[Worker]:
-        """Book-keeping around every request a worker makes: it is alive."""
+        """Book-keeping around every request a worker makes.
+
+        Its arrival shows the worker alive; its end does not (a held request ends
+        by the server's clock, whatever became of the worker meanwhile).
+        """
         worker = self.pool.get(worker_id)
         if worker is None or (worker.external and worker.state == EXITED):
             worker = self.pool.register_external(worker_id)
@@ -227,7 +231,6 @@ class EndpointServer:
             yield worker
         finally:
             worker.open_requests -= 1
-            worker.last_seen_at = self.clock()
 
     def mark_ready(self, worker: Worker) -> None:
         if worker.ready_at is None and worker.state == INITIALIZING:
