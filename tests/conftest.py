@@ -14,6 +14,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import pytest  # noqa: E402
 
+pytest_plugins = ["local_endpoint.pytest_plugin"]
+
 from worker.config import Settings, use_settings  # noqa: E402
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-pytest_plugins = ["local_endpoint.pytest_plugin"]
 
 HANDLERS = Path(__file__).parent / "handlers"
 

@@ -19,7 +19,6 @@ import runpod
 from local_endpoint.config import MIB
 from local_endpoint.worker_env import webhook_templates
 
-pytest_plugins = ["local_endpoint.pytest_plugin"]
 
 NO_WORKERS = dict(max_workers=0, take_hold=0.5, stream_hold=0.5, ping_timeout=1.5)
 

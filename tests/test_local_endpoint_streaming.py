@@ -17,7 +17,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-pytest_plugins = ["local_endpoint.pytest_plugin"]
 
 HANDLERS = Path(__file__).parent / "handlers"
 TEXT = "one two three four five six seven eight"

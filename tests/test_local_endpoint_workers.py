@@ -21,7 +21,6 @@ import pytest
 
 from local_endpoint.workers import live_group_members
 
-pytest_plugins = ["local_endpoint.pytest_plugin"]
 
 HANDLERS = Path(__file__).parent / "handlers"
 

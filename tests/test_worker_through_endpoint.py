@@ -1,0 +1,67 @@
+"""Our worker (``python -m worker``, the real entry point) behind the local endpoint.
+
+The unmodified SDK on both sides: ``runpod.Endpoint`` here, ``runpod.serverless.start``
+in a worker process the endpoint cold-starts on the embedded model.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from worker.errors import parse_job_error
+
+PROMPT = "The Python language"
+
+
+@pytest.fixture(scope="module")
+def endpoint(module_local_endpoint_factory, tiny_lm):
+    # one warm worker for the module: the model loads once
+    return module_local_endpoint_factory(min_workers=1, max_workers=1, idle_timeout=60)
+
+
+def test_run_sync_returns_the_aggregated_output_of_a_plain_request(endpoint):
+    output = endpoint.endpoint().run_sync({"prompt": PROMPT, "max_tokens": 16, "temperature": 0}, timeout=120)
+    (result,) = output
+    assert result["text"] and result["usage"]["completion_tokens"] <= 16
+
+
+def test_streamed_chunks_reach_the_client_and_join_to_the_plain_text(endpoint):
+    ep = endpoint.endpoint()
+    plain = ep.run_sync({"prompt": PROMPT, "max_tokens": 40, "temperature": 0}, timeout=120)[0]["text"]
+    job = ep.run({"prompt": PROMPT, "max_tokens": 40, "temperature": 0, "stream": True})
+    chunks = list(job.stream())
+    assert chunks[-1]["finished"] is True
+    assert "".join(c["token"] for c in chunks) == plain
+    assert job.status() == "COMPLETED"
+    assert job.output() == chunks, "return_aggregate_stream: the output is every chunk"
+
+
+def test_bad_input_fails_the_job_with_a_structured_error_and_the_worker_survives(endpoint):
+    ep = endpoint.endpoint()
+    job = ep.run({"prompt": PROMPT, "max_tokens": 0})
+    assert job.output(timeout=60) is None
+    # run_sync and output() drop a failed job's error; the /status body has it
+    body = job.rp_client.get(f"{job.endpoint_id}/status/{job.job_id}")
+    assert body["status"] == "FAILED"
+    err = parse_job_error(body["error"])
+    assert err["status"] == "VALIDATION_ERROR" and err["retry"] is False and "max_tokens" in err["error"]
+    # the same worker serves the next job
+    assert ep.run_sync({"prompt": PROMPT, "max_tokens": 4, "temperature": 0}, timeout=120)[0]["text"] is not None
+    assert endpoint.health()["workers"]["running"] + endpoint.health()["workers"]["idle"] == 1
+
+
+def test_progress_of_a_plain_request_is_visible_while_it_runs(endpoint):
+    ep = endpoint.endpoint()
+    job = ep.run({"prompt": PROMPT, "max_tokens": 4096, "temperature": 0})
+    seen = []
+    while job.status() in ("IN_QUEUE", "IN_PROGRESS"):
+        time.sleep(0.05)
+        value = job.rp_client.get(f"{job.endpoint_id}/status/{job.job_id}").get("output")
+        if isinstance(value, dict) and "percent" in value:
+            seen.append(value["percent"])
+        if len(seen) >= 2:
+            job.cancel()
+            break
+    assert seen and seen == sorted(seen), seen
