@@ -12,7 +12,7 @@ from worker.config import Settings, default_cache_dir
 def test_defaults_are_the_documented_ones():
     s = Settings.from_env({})
     assert (s.model_name, s.device, s.dtype, s.max_concurrency, s.log_format, s.log_prompts) == (
-        "tiny", "auto", "auto", 4, "json", False)
+        "tiny", "auto", "auto", 32, "json", False)
 
 
 def test_values_are_read_and_normalised():

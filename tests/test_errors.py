@@ -78,11 +78,10 @@ def test_parse_job_error_reads_the_sdks_own_report_and_plain_text():
 def _fail_generation(monkeypatch, exc):
     from worker import generation
 
-    def boom(*args, **kwargs):
+    def boom(lm, tasks):
         raise exc
 
-    monkeypatch.setattr(generation, "complete", boom)
-    monkeypatch.setattr(generation, "stream", boom)
+    monkeypatch.setattr(generation, "run_batch", boom)
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -30,18 +30,14 @@ any_input = json_values | schema_shaped
 
 @pytest.fixture
 def fast_generation(monkeypatch, tiny_lm):
-    def fake_complete(lm, request, **kwargs):
-        return generation.Completion(text="ok", prompt_tokens=1, completion_tokens=1, finish_reason="stop", seconds=0.001)
+    def fake_run_batch(lm, tasks):
+        for task in tasks:
+            if task.on_text is not None:
+                task.on_text("ok")
+            task.finish(generation.Completion(text="ok", prompt_tokens=1, completion_tokens=1,
+                                              finish_reason="stop", seconds=0.001))
 
-    class FakeStream:
-        def __init__(self, *a, **k):
-            self.completion = fake_complete(None, None)
-
-        def __iter__(self):
-            yield "ok"
-
-    monkeypatch.setattr(generation, "complete", fake_complete)
-    monkeypatch.setattr(generation, "stream", FakeStream)
+    monkeypatch.setattr(generation, "run_batch", fake_run_batch)
 
 
 def outcome(result) -> tuple[str, object]:

@@ -4,6 +4,10 @@ Contract:
 - Reads ``worker.config.Settings`` from the environment, sets up structured logs and
   loads the model before taking any job (a worker that cannot load its model exits
   with status 1 and says why, instead of failing every job).
+- ``import runpod`` costs about 1.75 s, 1.15 s of it a CPU probe at import
+  (``cpuinfo.get_cpu_info()`` in serverless/utils/rp_debugger.py) that mostly waits on
+  a child process; it runs in a thread while the model loads, off the cold start's
+  critical path.
 - On the platform (``RUNPOD_WEBHOOK_GET_JOB`` set), with ``--rp_serve_api`` or with
   ``RUNPOD_REALTIME_PORT``: calls ``runpod.serverless.start`` with the async-generator
   handler, ``return_aggregate_stream=True`` and a ``concurrency_modifier``
@@ -20,9 +24,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,13 +37,21 @@ from worker.config import Settings, use_settings
 from worker.logs import configure_logging, log_event
 
 
+def _import_sdk_in_background() -> threading.Thread:
+    thread = threading.Thread(target=importlib.import_module, args=("runpod",), name="import-runpod", daemon=True)
+    thread.start()
+    return thread
+
+
 def start_config(settings: Settings) -> dict[str, Any]:
     """The config dict handed to ``runpod.serverless.start``."""
     from worker.handler import async_handler
 
     def concurrency_modifier(current: int) -> int:
-        # Called by the SDK on every take cycle; a constant keeps the queue size stable
-        # (the SDK only resizes it when no job is in flight).
+        # Called by the SDK on every take cycle. A constant: the SDK resizes its queue
+        # only when no job is in flight, sleeping a second at a time until then. It is
+        # the most jobs this worker holds, not how many generate at once (BATCH_SIZE):
+        # see worker.config for why it is well above that.
         return settings.max_concurrency
 
     return {
@@ -112,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         local_job.setdefault("id", "local_test")
 
+    sdk_import = _import_sdk_in_background()
     from worker.errors import ModelLoadError
     from worker.model import get_model
 
@@ -124,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     log_event("worker.ready", model=lm.name, device=lm.device, dtype=lm.dtype,
               max_concurrency=settings.max_concurrency, startup_s=round(lm.timings.get("total_s", 0.0), 3))
 
+    sdk_import.join()
     if local_job is not None:
         return asyncio.run(_run_local(local_job))
 

@@ -11,7 +11,9 @@ Contract:
 | MODEL_NAME          | ``tiny``       | ``tiny`` (built here), ``smollm2`` (from PyPI), a folder, or a hub id |
 | DEVICE              | ``auto``       | auto, cpu or cuda (cuda falls back to cpu when absent)    |
 | DTYPE               | ``auto``       | auto, float32, float16 or bfloat16                       |
-| MAX_CONCURRENCY     | ``4``          | jobs one worker takes at once (``concurrency_modifier``)  |
+| MAX_CONCURRENCY     | ``32``         | jobs one worker holds at once (``concurrency_modifier``)  |
+| BATCH_SIZE          | ``8``          | jobs generated together in one batch (1: no batching)     |
+| BATCH_WAIT_MS       | ``2``          | how long a batch waits for more jobs to join it           |
 | MAX_PROMPT_CHARS    | ``100000``     | longest ``prompt`` (or all messages together)            |
 | MAX_MESSAGES        | ``64``         | most chat messages per request                           |
 | JOB_TIMEOUT_S       | ``300``        | generation time limit per job, seconds (0: none)          |
@@ -21,6 +23,12 @@ Contract:
 | LOG_PROMPTS         | ``0``          | 1 logs prompt text; off by default (user data)            |
 | REFRESH_WORKER      | ``0``          | 1 stops the worker after each job (a fresh process per job) |
 | WORKER_CACHE_DIR    | see below      | where built and converted models are kept                 |
+
+Why ``MAX_CONCURRENCY`` is well above ``BATCH_SIZE``: the SDK's take loop counts a
+job it has just taken twice (in its queue and in progress) and sleeps a whole second
+whenever that count reaches the concurrency it was given, so a worker whose
+concurrency equals the jobs it can run pauses after almost every take. Jobs above
+``BATCH_SIZE`` wait inside the worker for the next batch.
 
 ``WORKER_CACHE_DIR`` defaults to ``$XDG_CACHE_HOME/runpod-worker-lessons`` (or
 ``~/.cache/runpod-worker-lessons``). ``XDG_CACHE_HOME`` wins over ``HOME`` so that a
@@ -92,7 +100,9 @@ class Settings:
     model_name: str = "tiny"
     device: str = "auto"
     dtype: str = "auto"
-    max_concurrency: int = 4
+    max_concurrency: int = 32
+    batch_size: int = 8
+    batch_wait_ms: int = 2
     max_prompt_chars: int = 100_000
     max_messages: int = 64
     job_timeout_s: int = 300
@@ -116,6 +126,8 @@ class Settings:
             device=_choice("DEVICE", get("DEVICE", d.device), DEVICES),
             dtype=_choice("DTYPE", get("DTYPE", d.dtype), DTYPES),
             max_concurrency=_int("MAX_CONCURRENCY", get("MAX_CONCURRENCY", d.max_concurrency), 1),
+            batch_size=_int("BATCH_SIZE", get("BATCH_SIZE", d.batch_size), 1),
+            batch_wait_ms=_int("BATCH_WAIT_MS", get("BATCH_WAIT_MS", d.batch_wait_ms), 0),
             max_prompt_chars=_int("MAX_PROMPT_CHARS", get("MAX_PROMPT_CHARS", d.max_prompt_chars), 1),
             max_messages=_int("MAX_MESSAGES", get("MAX_MESSAGES", d.max_messages), 1),
             job_timeout_s=_int("JOB_TIMEOUT_S", get("JOB_TIMEOUT_S", d.job_timeout_s), 0),

@@ -1,34 +1,48 @@
-"""Generation: a whole completion or a stream of text chunks, the same text either way.
+"""Generation: one ``model.generate`` for one request or a batch of them, streamed per row.
 
 Contract:
-- ``render_prompt(lm, request)``: ``prompt`` as is; ``messages`` through the model's
-  chat template, or, where the model has none, a plain join (``"role: content"``
-  lines, then ``"assistant:"``).
-- ``complete(lm, request, ...)`` returns a ``Completion``; ``stream(lm, request,
-  ...)`` returns a ``TokenStream`` that yields non-empty text chunks (from
-  transformers' ``TextIteratorStreamer``) and then holds the ``Completion``. For the
-  same request and seed, the chunks join to exactly ``complete``'s text.
-- Temperature 0 is greedy decoding; a ``seed`` makes sampling repeatable (generation
-  holds the model's lock, so no other job moves the RNG in between).
-- ``stop`` strings end the text and are not part of it, in both paths; ``stream``
-  holds back text that might be the start of a stop string.
-- A prompt whose tokens plus ``max_tokens`` exceed the model's context raises
-  ``RequestRejected``; passing ``deadline`` (a ``time.monotonic()`` value) stops
-  generation there and raises ``GenerationTimeout``; setting ``cancel`` (a
-  ``threading.Event``) stops it early, quietly.
-- ``on_tokens(n)`` is called with the running count of generated tokens.
+- ``GenerationTask(request, on_text=..., on_tokens=..., on_done=..., cancel=...,
+  deadline=...)`` is one request's share of a run. ``run_batch(lm, tasks)`` generates
+  for all of them in one ``model.generate`` call (left-padded; a batch of one is the
+  solo case) and ends every task with a ``completion`` or an ``error``, calling
+  ``on_done()`` once. Tasks in one batch must share ``batch_key()``; a task whose key is
+  ``None`` (sampling with its own seed) must run alone.
+- Text comes out of transformers' ``TextStreamer`` decoding, one per row, fed by a
+  batch streamer that splits each step's tokens by row: ``on_text(piece)`` gets every
+  non-empty piece as it is decoded, in the generating thread, and the pieces join to
+  exactly ``completion.text``. A row is finished, and its task done, as soon as it
+  ends (end of text, stop string, its own ``max_tokens``, cancel or deadline), not when
+  the longest row of its batch ends.
+- ``render_prompt``: ``prompt`` as is; ``messages`` through the model's chat template,
+  or, where the model has none, a plain join (``"role: content"`` lines, then
+  ``"assistant:"``).
+- Temperature 0 is greedy decoding; a ``seed`` makes sampling repeatable (runs hold the
+  model's lock, so nothing moves the RNG in between).
+- ``stop`` strings end the text and are not part of it; text that might be the start
+  of a stop string is held back until it is not.
+- Errors: a prompt whose tokens plus ``max_tokens`` exceed the context:
+  ``RequestRejected``; past ``deadline``: ``GenerationTimeout``; ``cancel`` set:
+  ``GenerationCancelled``. A failure of the whole run fails every unfinished task.
+- ``complete(lm, request)`` and ``stream(lm, request)`` run one request directly, for
+  lessons and tests; the worker goes through ``worker.batching``.
 """
 
 from __future__ import annotations
 
+import functools
+import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from worker.errors import GenerationTimeout, RequestRejected
 from worker.model import LoadedModel
 from worker.schema import GenerationRequest
+
+
+class GenerationCancelled(Exception):
+    """The task was cancelled (its client or the platform gave up on it)."""
 
 
 @dataclass
@@ -41,6 +55,7 @@ class Completion:
     finish_reason: str  # "stop" (end of text or a stop string) or "length"
     seconds: float
     first_token_seconds: float | None = None
+    batch_size: int = 1
 
     @property
     def usage(self) -> dict[str, int]:
@@ -96,192 +111,276 @@ class StopTrimmer:
         return out
 
 
-class _Limits:
-    """Stopping criteria for cancel and deadline, usable by ``generate``."""
+class GenerationTask:
+    """One request in a generation run: its inputs, limits, callbacks and outcome."""
 
-    def __init__(self, cancel: threading.Event | None, deadline: float | None) -> None:
-        self.cancel = cancel
+    def __init__(self, request: GenerationRequest, *, on_text: Callable[[str], None] | None = None,
+                 on_tokens: Callable[[int], None] | None = None, on_done: Callable[[], None] | None = None,
+                 cancel: threading.Event | None = None, deadline: float | None = None) -> None:
+        self.request = request
+        self.on_text = on_text
+        self.on_tokens = on_tokens
+        self.on_done = on_done
+        self.cancel = cancel or threading.Event()
         self.deadline = deadline
-        self.timed_out = False
+        self.completion: Completion | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.submitted = time.perf_counter()
+        self.prompt_ids: list[int] = []
+
+    def batch_key(self) -> tuple | None:
+        """Tasks with equal keys can share a batch; None means this one runs alone."""
+        r = self.request
+        sampling = r.temperature > 0
+        if sampling and r.seed is not None:
+            return None  # its own RNG stream: a shared batch would not reproduce it
+        return (sampling, r.temperature if sampling else 0.0, r.top_p if sampling else 1.0, tuple(r.stop_sequences))
+
+    def finish(self, completion: Completion | None = None, error: BaseException | None = None) -> None:
+        if self.done.is_set():
+            return
+        self.completion, self.error = completion, error
+        self.done.set()
+        if self.on_done is not None:
+            self.on_done()
+
+    def result(self) -> Completion:
+        """The completion, or the task's error raised."""
+        self.done.wait()
+        if self.error is not None:
+            raise self.error
+        assert self.completion is not None
+        return self.completion
+
+
+def _prepare(lm: LoadedModel, task: GenerationTask) -> None:
+    text, templated = render_prompt(lm, task.request)
+    ids = lm.tokenizer(text, add_special_tokens=not templated)["input_ids"]
+    if task.request.max_tokens + len(ids) > lm.context_length:
+        raise RequestRejected(
+            f"the prompt has {len(ids)} tokens; with max_tokens={task.request.max_tokens} that exceeds "
+            f"the model's context of {lm.context_length} tokens")
+    if not ids:
+        raise RequestRejected("the prompt has no tokens")
+    task.prompt_ids = list(ids)
+
+
+@functools.lru_cache(maxsize=32)
+def _stop_string_criteria(tokenizer: Any, stops: tuple[str, ...]):
+    # Building it scans the vocabulary: done once per tokenizer and stop set.
+    from transformers import StopStringCriteria
+
+    return StopStringCriteria(tokenizer=tokenizer, stop_strings=list(stops))
+
+
+class _Row:
+    """The decoding state of one task within a batch."""
+
+    def __init__(self, lm: LoadedModel, task: GenerationTask, emit: Callable[[str], None]) -> None:
+        from transformers import TextStreamer
+
+        self.task = task
+        self.count = 0
+        self.pieces: list[str] = []
+        self.trimmer = StopTrimmer(task.request.stop_sequences)
+        self.first_token: float | None = None
+        self.finished_step: int | None = None
+        self.reason: str | None = None
+        row = self
+
+        class RowText(TextStreamer):  # transformers' incremental decoding, text handed to us
+            def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+                piece = row.trimmer.feed(text) if text else ""
+                if stream_end:
+                    piece += row.trimmer.finish()
+                if piece:
+                    row.pieces.append(piece)
+                    emit(piece)
+
+        self.text = RowText(lm.tokenizer, skip_prompt=False, skip_special_tokens=True)
+
+    def mark(self, step: int, reason: str) -> None:
+        if self.finished_step is None:
+            self.finished_step, self.reason = step, reason
+
+
+class _Limits:
+    """Per-row stopping: end of text, stop strings, each row's max_tokens, cancel, deadline."""
+
+    def __init__(self, lm: LoadedModel, rows: list[_Row], prompt_len: int, stops: tuple[str, ...]) -> None:
+        self.rows = rows
+        self.prompt_len = prompt_len
+        self.eos = lm.eos_token_ids
+        self.stop_strings = _stop_string_criteria(lm.tokenizer, stops) if stops else None
 
     def __call__(self, input_ids, scores, **kwargs):
         import torch
 
-        stop = False
-        if self.cancel is not None and self.cancel.is_set():
-            stop = True
-        elif self.deadline is not None and time.monotonic() >= self.deadline:
-            self.timed_out = stop = True
-        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+        step = input_ids.shape[1] - self.prompt_len
+        last = input_ids[:, -1].tolist()
+        hit_stop = self.stop_strings(input_ids, scores).tolist() if self.stop_strings is not None else None
+        now = time.monotonic()
+        for i, row in enumerate(self.rows):
+            if row.finished_step is not None:
+                continue
+            task = row.task
+            if last[i] in self.eos or (hit_stop is not None and hit_stop[i]):
+                row.mark(step, "stop")
+            elif step >= task.request.max_tokens:
+                row.mark(step, "length")
+            elif task.cancel.is_set():
+                row.mark(step, "cancelled")
+            elif task.deadline is not None and now >= task.deadline:
+                row.mark(step, "timeout")
+        done = [row.finished_step is not None for row in self.rows]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
-def _counting_streamer(inner: Any, on_tokens: Callable[[int], None] | None, clock: dict[str, float]):
-    """A streamer that counts generated tokens (skipping the prompt) and forwards."""
-    from transformers.generation.streamers import BaseStreamer
+class _BatchStreamer:
+    """Receives each step's tokens for the whole batch and feeds every live row."""
 
-    class Counter(BaseStreamer):
-        def __init__(self) -> None:
-            self.count = 0
-            self.seen_prompt = False
+    def __init__(self, rows: list[_Row], started: float, batch_size: int) -> None:
+        self.rows = rows
+        self.started = started
+        self.batch_size = batch_size
+        self.step = 0
+        self.seen_prompt = False
 
-        def put(self, value) -> None:
-            if not self.seen_prompt:
-                self.seen_prompt = True
-            else:
-                self.count += int(value.numel())
-                clock.setdefault("first_token", time.perf_counter())
-                if on_tokens is not None:
-                    on_tokens(self.count)
-            if inner is not None:
-                inner.put(value)
+    def put(self, value) -> None:
+        if not self.seen_prompt:  # generate() hands over the prompt first
+            self.seen_prompt = True
+            return
+        self.step += 1
+        now = time.perf_counter()
+        for i, row in enumerate(self.rows):
+            if row.finished_step is not None and row.finished_step < self.step:
+                continue  # a finished row: what follows is padding
+            row.count += 1
+            if row.first_token is None:
+                row.first_token = now
+            row.text.put(value[i : i + 1])
+            if row.task.on_tokens is not None:
+                row.task.on_tokens(row.count)
+            if row.finished_step == self.step:
+                self.close(row)
 
-        def end(self) -> None:
-            if inner is not None:
-                inner.end()
+    def close(self, row: _Row) -> None:
+        """Flush a finished row and end its task, while the rest of the batch goes on."""
+        if row.task.done.is_set():
+            return
+        row.text.end()
+        if row.reason == "timeout":
+            row.task.finish(error=GenerationTimeout("generation ran past the job's time limit"))
+            return
+        if row.reason == "cancelled":
+            row.task.finish(error=GenerationCancelled("cancelled"))
+            return
+        now = time.perf_counter()
+        reason = "stop" if row.trimmer.stopped else (row.reason or "length")
+        row.task.finish(Completion(
+            text="".join(row.pieces), prompt_tokens=len(row.task.prompt_ids), completion_tokens=row.count,
+            finish_reason=reason, seconds=now - self.started,
+            first_token_seconds=None if row.first_token is None else row.first_token - self.started,
+            batch_size=self.batch_size))
 
-    return Counter()
-
-
-@dataclass
-class _Prepared:
-    inputs: Any
-    prompt_tokens: int
-    kwargs: dict[str, Any] = field(default_factory=dict)
-
-
-def _prepare(lm: LoadedModel, request: GenerationRequest, limits: _Limits) -> _Prepared:
-    from transformers import StoppingCriteriaList
-
-    text, templated = render_prompt(lm, request)
-    inputs = lm.tokenizer(text, return_tensors="pt", add_special_tokens=not templated).to(lm.device)
-    prompt_tokens = int(inputs["input_ids"].shape[1])
-    if prompt_tokens + request.max_tokens > lm.context_length:
-        raise RequestRejected(
-            f"the prompt has {prompt_tokens} tokens; with max_tokens={request.max_tokens} that exceeds "
-            f"the model's context of {lm.context_length} tokens"
-        )
-    kwargs: dict[str, Any] = {
-        "max_new_tokens": request.max_tokens,
-        "pad_token_id": lm.pad_token_id,
-        "stopping_criteria": StoppingCriteriaList([limits]),
-    }
-    if request.temperature > 0:
-        kwargs.update(do_sample=True, temperature=request.temperature, top_p=request.top_p)
-    else:
-        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-    if request.stop_sequences:
-        kwargs.update(stop_strings=request.stop_sequences, tokenizer=lm.tokenizer)
-    return _Prepared(inputs=inputs, prompt_tokens=prompt_tokens, kwargs=kwargs)
+    def end(self) -> None:
+        for row in self.rows:
+            if row.finished_step is None:
+                row.mark(self.step, "length")
+            self.close(row)
 
 
-def _acquire(lm: LoadedModel, deadline: float | None) -> None:
-    timeout = -1 if deadline is None else max(0.0, deadline - time.monotonic())
-    if not lm.lock.acquire(timeout=timeout):
-        raise GenerationTimeout("the job's time limit passed while it waited for the model")
-
-
-def _generate_locked(lm: LoadedModel, request: GenerationRequest, prepared: _Prepared, streamer) -> Any:
+def _generate(lm: LoadedModel, tasks: list[GenerationTask]) -> None:
     import torch
 
-    if request.seed is not None:
-        torch.manual_seed(request.seed)  # also seeds CUDA's generators
+    started = time.perf_counter()
+    prompt_len = max(len(t.prompt_ids) for t in tasks)
+    pad = lm.pad_token_id if lm.pad_token_id is not None else 0
+    # Left padding: every row's next token lands in the same column.
+    ids = torch.full((len(tasks), prompt_len), pad, dtype=torch.long)
+    mask = torch.zeros((len(tasks), prompt_len), dtype=torch.long)
+    for i, t in enumerate(tasks):
+        n = len(t.prompt_ids)
+        ids[i, prompt_len - n:] = torch.tensor(t.prompt_ids, dtype=torch.long)
+        mask[i, prompt_len - n:] = 1
+    rows = [_Row(lm, t, t.on_text or (lambda piece: None)) for t in tasks]
+    first = tasks[0].request
+    limits = _Limits(lm, rows, prompt_len, tuple(first.stop_sequences))
+    streamer = _BatchStreamer(rows, started, len(tasks))
+    kwargs: dict[str, Any] = {"max_new_tokens": max(t.request.max_tokens for t in tasks),
+                              "pad_token_id": pad, "stopping_criteria": [limits]}
+    if first.temperature > 0:
+        kwargs.update(do_sample=True, temperature=first.temperature, top_p=first.top_p)
+        if first.seed is not None:
+            torch.manual_seed(first.seed)  # also seeds CUDA's generators
+    else:
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    from transformers import StoppingCriteriaList
+
+    kwargs["stopping_criteria"] = StoppingCriteriaList([limits])
     with torch.inference_mode():
-        return lm.model.generate(**prepared.inputs, **prepared.kwargs, streamer=streamer)
+        lm.model.generate(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device), streamer=streamer,
+                          **kwargs)
+    streamer.end()
 
 
-def _finish_reason(lm: LoadedModel, request: GenerationRequest, last_token: int | None, count: int,
-                   stopped_by_string: bool) -> str:
-    if stopped_by_string or (last_token is not None and last_token in lm.eos_token_ids):
-        return "stop"
-    return "length" if count >= request.max_tokens else "stop"
+def run_batch(lm: LoadedModel, tasks: list[GenerationTask]) -> None:
+    """Generate for ``tasks`` together; see the module docstring."""
+    live: list[GenerationTask] = []
+    for task in tasks:
+        if task.cancel.is_set():
+            task.finish(error=GenerationCancelled("cancelled before it started"))
+            continue
+        if task.deadline is not None and time.monotonic() >= task.deadline:
+            task.finish(error=GenerationTimeout("the job's time limit passed while it waited for the model"))
+            continue
+        try:
+            _prepare(lm, task)
+        except Exception as exc:
+            task.finish(error=exc)
+            continue
+        live.append(task)
+    if not live:
+        return
+    try:
+        with lm.lock:
+            _generate(lm, live)
+    except BaseException as exc:
+        for task in live:
+            task.finish(error=exc)
+        if not isinstance(exc, Exception):
+            raise
 
 
 def complete(lm: LoadedModel, request: GenerationRequest, *, cancel: threading.Event | None = None,
              deadline: float | None = None, on_tokens: Callable[[int], None] | None = None) -> Completion:
-    """Generate the whole text at once; see the module docstring."""
-    start = time.perf_counter()
-    limits = _Limits(cancel, deadline)
-    prepared = _prepare(lm, request, limits)
-    clock: dict[str, float] = {}
-    counter = _counting_streamer(None, on_tokens, clock) if on_tokens is not None else None
-    _acquire(lm, deadline)
-    try:
-        output = _generate_locked(lm, request, prepared, counter)
-    finally:
-        lm.lock.release()
-    if limits.timed_out:
-        raise GenerationTimeout(f"generation ran past the job's time limit")
-    new_ids = output[0, prepared.prompt_tokens:].tolist()
-    trimmer = StopTrimmer(request.stop_sequences)
-    text = trimmer.feed(lm.tokenizer.decode(new_ids, skip_special_tokens=True)) + trimmer.finish()
-    seconds = time.perf_counter() - start
-    return Completion(
-        text=text, prompt_tokens=prepared.prompt_tokens, completion_tokens=len(new_ids),
-        finish_reason=_finish_reason(lm, request, new_ids[-1] if new_ids else None, len(new_ids), trimmer.stopped),
-        seconds=seconds,
-        first_token_seconds=(clock["first_token"] - start) if "first_token" in clock else None,
-    )
+    """Generate one request's whole text, in this thread."""
+    task = GenerationTask(request, cancel=cancel, deadline=deadline, on_tokens=on_tokens)
+    run_batch(lm, [task])
+    return task.result()
 
 
 class TokenStream:
-    """Iterates non-empty text chunks; ``completion`` is set once it is exhausted."""
+    """Iterates one request's text pieces; ``completion`` is set once it is exhausted."""
+
+    _END = object()
 
     def __init__(self, lm: LoadedModel, request: GenerationRequest, *, cancel: threading.Event | None,
                  deadline: float | None, on_tokens: Callable[[int], None] | None) -> None:
-        from transformers import TextIteratorStreamer
-
-        self._lm, self._request = lm, request
-        self._start = time.perf_counter()
-        self._limits = _Limits(cancel, deadline)
-        self._prepared = _prepare(lm, request, self._limits)
-        self._clock: dict[str, float] = {}
-        self._text_streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        self._counter = _counting_streamer(self._text_streamer, on_tokens, self._clock)
-        self._error: BaseException | None = None
-        self._output = None
-        self._pieces: list[str] = []
+        self._pieces: queue.Queue = queue.Queue()
+        self.task = GenerationTask(request, on_text=self._pieces.put, on_tokens=on_tokens, cancel=cancel,
+                                   deadline=deadline, on_done=lambda: self._pieces.put(self._END))
         self.completion: Completion | None = None
-        _acquire(lm, deadline)  # raise a lock-wait timeout here, in the caller's thread
-        self._thread = threading.Thread(target=self._run, name="generate", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self._output = _generate_locked(self._lm, self._request, self._prepared, self._counter)
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            self._error = exc
-            self._text_streamer.end()  # unblock the consumer
-        finally:
-            self._lm.lock.release()
+        threading.Thread(target=run_batch, args=(lm, [self.task]), name="generate", daemon=True).start()
 
     def __iter__(self) -> Iterator[str]:
-        trimmer = StopTrimmer(self._request.stop_sequences)
-        for raw in self._text_streamer:
-            piece = trimmer.feed(raw)
-            if piece:
-                self._pieces.append(piece)
-                yield piece
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        if self._limits.timed_out:
-            raise GenerationTimeout("generation ran past the job's time limit")
-        tail = trimmer.finish()
-        if tail:
-            self._pieces.append(tail)
-            yield tail
-        new_ids = self._output[0, self._prepared.prompt_tokens:].tolist()
-        self.completion = Completion(
-            text="".join(self._pieces), prompt_tokens=self._prepared.prompt_tokens,
-            completion_tokens=len(new_ids),
-            finish_reason=_finish_reason(self._lm, self._request, new_ids[-1] if new_ids else None,
-                                         len(new_ids), trimmer.stopped),
-            seconds=time.perf_counter() - self._start,
-            first_token_seconds=(self._clock["first_token"] - self._start) if "first_token" in self._clock else None,
-        )
+        while (piece := self._pieces.get()) is not self._END:
+            yield piece
+        self.completion = self.task.result()
 
 
 def stream(lm: LoadedModel, request: GenerationRequest, *, cancel: threading.Event | None = None,
            deadline: float | None = None, on_tokens: Callable[[int], None] | None = None) -> TokenStream:
-    """Generate as a stream of text chunks; see the module docstring."""
+    """Generate one request as a stream of text pieces, in a thread of its own."""
     return TokenStream(lm, request, cancel=cancel, deadline=deadline, on_tokens=on_tokens)

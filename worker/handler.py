@@ -11,7 +11,9 @@ Contract (in-process, what lessons and tests call):
   last chunk of a stream that fails midway. Nothing raises out of the handler.
 - Plain requests report progress (0, every 10 % of ``max_tokens``, 100) through
   ``worker.progress``; it is flushed before the result is handed over.
-- After each job, ``worker.memory.cleanup()`` runs (off the result's path).
+- Generation goes through the model's batcher (``worker.batching``): concurrent jobs
+  share a ``model.generate`` when their settings allow it.
+- After each job, ``worker.memory.cleanup()`` runs.
 - Logs: ``job.started``, ``job.done`` / ``job.failed`` with the job id, durations and
   token counts; the prompt text only with ``LOG_PROMPTS=1``.
 
@@ -21,9 +23,13 @@ whatever a generator yields, so every job goes through it: a stream yields its c
 a plain request yields its one result (with ``return_aggregate_stream`` the job's
 ``output`` is the list of what was yielded). A failure is yielded as
 ``{"error": <the structured result as JSON text>}``, which the SDK reports as FAILED
-with that text as ``error`` (``worker.errors.parse_job_error`` reads it back). The
-blocking work runs in a thread, so the worker's event loop (job-take, job-stop,
-other jobs) keeps running; when the SDK cancels the job, generation stops.
+with that text as ``error`` (``worker.errors.parse_job_error`` reads it back).
+Generation runs in the batcher's thread and hands text to the event loop as it is
+decoded, so the worker's loop (job-take, job-stop, other jobs) keeps running; when the
+SDK cancels the job, its row of the batch stops at the next token.
+
+``handler`` runs the same async code on a private event loop thread, so it works from
+plain scripts and from notebooks (where a loop is already running).
 """
 
 from __future__ import annotations
@@ -37,11 +43,13 @@ from typing import Any, AsyncIterator, Iterator
 
 from pydantic import ValidationError
 
-from worker import generation, memory
+from worker import memory
+from worker.batching import get_batcher
 from worker.config import get_settings
-from worker.errors import classify, is_error, to_sdk_error
+from worker.errors import GenerationTimeout, classify, is_error, to_sdk_error
+from worker.generation import Completion, GenerationTask
 from worker.logs import log_event
-from worker.model import get_model
+from worker.model import get_model, is_loaded
 from worker.progress import get_reporter
 from worker.schema import GenerationRequest, parse_request
 
@@ -52,12 +60,13 @@ def _job_id(job: Any) -> str:
     return str(job.get("id", "local")) if isinstance(job, dict) else "local"
 
 
-def _timings(c: generation.Completion, started: float) -> dict[str, float | None]:
+def _timings(c: Completion, started: float) -> dict[str, Any]:
     return {
         "total_s": round(time.perf_counter() - started, 4),
         "generate_s": round(c.seconds, 4),
         "first_token_s": None if c.first_token_seconds is None else round(c.first_token_seconds, 4),
         "tokens_per_s": round(c.tokens_per_second, 1),
+        "batch_size": c.batch_size,
     }
 
 
@@ -67,20 +76,19 @@ def _progress_callback(job: dict, request: GenerationRequest):
 
     def on_tokens(n: int) -> None:
         bucket = min(100, n * 100 // request.max_tokens) // PROGRESS_STEP * PROGRESS_STEP
-        if bucket > last["bucket"] and bucket < 100:
+        if last["bucket"] < bucket < 100:
             last["bucket"] = bucket
             reporter.update(job, bucket, f"generated {n} of at most {request.max_tokens} tokens")
 
     return on_tokens
 
 
-def _started_fields(request: GenerationRequest) -> dict[str, Any]:
-    settings = get_settings()
+def _started_fields(request: GenerationRequest, log_prompts: bool) -> dict[str, Any]:
     text = request.prompt if request.prompt is not None else "\n".join(m.content for m in request.messages)
     fields: dict[str, Any] = {"stream": request.stream, "max_tokens": request.max_tokens,
                               "temperature": request.temperature, "prompt_chars": len(text),
                               "messages": len(request.messages) if request.messages else 0}
-    if settings.log_prompts:
+    if log_prompts:
         fields["prompt"] = text
     return fields
 
@@ -94,7 +102,44 @@ def _fail(job_id: str, exc: BaseException, started: float) -> dict[str, Any]:
     return result
 
 
-def iter_job(job: Any, cancel: threading.Event | None = None) -> Iterator[dict[str, Any]]:
+async def _generate(job: dict, request: GenerationRequest, deadline: float | None) -> AsyncIterator[Any]:
+    """Yield the text pieces of a stream (none for a plain request), then the Completion."""
+    settings = get_settings()
+    lm = get_model(settings) if is_loaded() else await asyncio.to_thread(get_model, settings)
+    loop = asyncio.get_running_loop()
+    events: asyncio.Queue = asyncio.Queue()
+
+    def emit(item: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(events.put_nowait, item)
+        except RuntimeError:  # the loop has closed: nobody is listening any more
+            task.cancel.set()
+
+    done = object()
+    task = GenerationTask(
+        request,
+        on_text=emit if request.stream else None,
+        on_tokens=None if request.stream else _progress_callback(job, request),
+        on_done=lambda: emit(done),
+        deadline=deadline,
+    )
+    get_batcher(lm, settings).submit(task)
+    try:
+        while True:
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0
+            try:
+                item = await asyncio.wait_for(events.get(), timeout)
+            except asyncio.TimeoutError:
+                raise GenerationTimeout("the job's time limit passed") from None
+            if item is done:
+                break
+            yield item
+        yield task.result()
+    finally:
+        task.cancel.set()  # a no-op if it finished; stops its row if the job was abandoned
+
+
+async def _job_items(job: Any) -> AsyncIterator[dict[str, Any]]:
     """Every item of a job: a stream's chunks, or the one plain result (or an error)."""
     started = time.perf_counter()
     job_id = _job_id(job)
@@ -106,87 +151,81 @@ def iter_job(job: Any, cancel: threading.Event | None = None) -> Iterator[dict[s
         except ValidationError as exc:
             yield _fail(job_id, exc, started)
             return
-        log_event("job.started", job_id=job_id, **_started_fields(request))
+        log_event("job.started", job_id=job_id, **_started_fields(request, settings.log_prompts))
         deadline = time.monotonic() + settings.job_timeout_s if settings.job_timeout_s else None
+        c: Completion | None = None
         try:
-            lm = get_model(settings)
-            if request.stream:
-                tokens = generation.stream(lm, request, cancel=cancel, deadline=deadline)
-                for piece in tokens:
-                    yield {"token": piece, "finished": False}
-                c = tokens.completion
-                final = {"token": "", "finished": True, "finish_reason": c.finish_reason, "usage": c.usage,
-                         "timings": _timings(c, started)}
-            else:
+            if not request.stream:
                 reporter.update(job, 0, "generating")
-                c = generation.complete(lm, request, cancel=cancel, deadline=deadline,
-                                        on_tokens=_progress_callback(job, request))
-                reporter.update(job, 100, "done")
-                final = {"text": c.text, "finish_reason": c.finish_reason, "usage": c.usage,
-                         "model": lm.name, "timings": _timings(c, started)}
+            async for item in _generate(job, request, deadline):
+                if isinstance(item, Completion):
+                    c = item
+                else:
+                    yield {"token": item, "finished": False}
         except Exception as exc:
-            reporter.flush(job_id)
+            await reporter.aflush(job_id)
             yield _fail(job_id, exc, started)
             return
-        reporter.flush(job_id)  # no progress may follow the result
+        assert c is not None
+        if request.stream:
+            final = {"token": "", "finished": True, "finish_reason": c.finish_reason, "usage": c.usage,
+                     "timings": _timings(c, started)}
+        else:
+            reporter.update(job, 100, "done")
+            final = {"text": c.text, "finish_reason": c.finish_reason, "usage": c.usage,
+                     "model": settings.model_name, "timings": _timings(c, started)}
+        await reporter.aflush(job_id)  # no progress may follow the result
         log_event("job.done", job_id=job_id, finish_reason=c.finish_reason,
                   duration_ms=round((time.perf_counter() - started) * 1000, 2),
                   generate_ms=round(c.seconds * 1000, 2), tokens_per_s=round(c.tokens_per_second, 1),
-                  **c.usage)
+                  batch_size=c.batch_size, **c.usage)
         yield final
     finally:
-        reporter.flush(job_id)
+        reporter.close(job_id)
         memory.cleanup()
 
 
-def _is_final(item: dict[str, Any]) -> bool:
-    return is_error(item) or "finished" not in item or bool(item["finished"])
+async def async_handler(job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    """The handler the SDK runs; see the module docstring."""
+    async for item in _job_items(job):
+        if is_error(item):
+            yield {"error": to_sdk_error(item)}
+            return
+        yield item
+
+
+# -- the in-process handler: the same code on a private event loop ----------------
+_BRIDGE: asyncio.AbstractEventLoop | None = None
+_BRIDGE_LOCK = threading.Lock()
+
+
+def _bridge_loop() -> asyncio.AbstractEventLoop:
+    global _BRIDGE
+    with _BRIDGE_LOCK:
+        if _BRIDGE is None:
+            _BRIDGE = asyncio.new_event_loop()
+            threading.Thread(target=_BRIDGE.run_forever, name="handler-loop", daemon=True).start()
+        return _BRIDGE
+
+
+def _sync_items(job: Any) -> Iterator[dict[str, Any]]:
+    loop = _bridge_loop()
+    items = _job_items(job)
+    try:
+        while True:
+            try:
+                yield asyncio.run_coroutine_threadsafe(items.__anext__(), loop).result()
+            except StopAsyncIteration:
+                return
+    finally:
+        asyncio.run_coroutine_threadsafe(items.aclose(), loop).result()
 
 
 def handler(job: Any) -> dict[str, Any] | Iterator[dict[str, Any]]:
     """The in-process handler; see the module docstring."""
-    items = iter_job(job)
+    items = _sync_items(job)
     first = next(items)
     if "finished" not in first:  # a plain result or an error
         items.close()  # runs the job's clean-up now
         return first
     return itertools.chain([first], items)
-
-
-async def async_handler(job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-    """The handler the SDK runs; see the module docstring."""
-    loop = asyncio.get_running_loop()
-    queue: asyncio.Queue = asyncio.Queue()
-    cancel = threading.Event()
-
-    def deliver(kind: str, item: Any) -> None:
-        try:
-            loop.call_soon_threadsafe(queue.put_nowait, (kind, item))
-        except RuntimeError:  # the loop closed: the worker is shutting down
-            cancel.set()
-
-    def produce() -> None:
-        try:
-            for item in iter_job(job, cancel=cancel):
-                deliver("item", item)
-                if cancel.is_set():
-                    break
-        except BaseException as exc:  # iter_job does not raise; this is a last resort
-            deliver("item", classify(exc))
-        finally:
-            deliver("end", None)
-
-    threading.Thread(target=produce, name=f"job-{_job_id(job)}", daemon=True).start()
-    try:
-        while True:
-            kind, item = await queue.get()
-            if kind == "end":
-                return
-            if is_error(item):
-                yield {"error": to_sdk_error(item)}
-                return
-            yield item
-            if _is_final(item):
-                return  # the clean-up after the job finishes in the thread, off the result's path
-    finally:
-        cancel.set()

@@ -86,8 +86,9 @@ class LoadedModel:
     dtype: str
     context_length: int
     timings: dict[str, float] = field(default_factory=dict)
-    # One generation at a time per model; the dynamic batcher merges jobs instead.
+    # One generate() at a time per model: concurrent jobs are merged by the batcher.
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    batcher: Any = field(default=None, repr=False)  # worker.batching.Batcher, made on first use
 
     @property
     def has_chat_template(self) -> bool:
@@ -185,11 +186,18 @@ def get_model(settings: Settings | None = None) -> LoadedModel:
     return _MODEL
 
 
+def is_loaded() -> bool:
+    """Whether ``get_model`` would return without loading."""
+    return _MODEL is not None
+
+
 def set_model(lm: LoadedModel | None) -> None:
     """Install a model loaded elsewhere (lessons that compare models use this)."""
     global _MODEL
     with _MODEL_LOCK:
-        _MODEL = lm
+        old, _MODEL = _MODEL, lm
+    if old is not None and old is not lm and old.batcher is not None:
+        old.batcher.close()
 
 
 def unload_model() -> None:

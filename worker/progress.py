@@ -13,6 +13,7 @@ Contract:
 - ``flush(job_id)`` (or ``await aflush(job_id)``) waits until every update of that job
   has been delivered, then closes the job: later updates for it are dropped. The
   handler flushes before it hands over the result, so no update can follow it.
+  ``close(job_id)`` closes without waiting (a job that was cancelled).
 - Updates are posted only inside the SDK's production loop (where
   ``RUNPOD_WEBHOOK_POST_OUTPUT`` is set). Elsewhere (notebooks, tests,
   ``--test_input``) they go to the subscribers alone. Subscribers
@@ -67,20 +68,27 @@ class ProgressReporter:
                 self._pending.setdefault(job_id, []).append(future)
         return True
 
-    def flush(self, job_id: str, timeout: float = 10.0) -> None:
-        """Wait for this job's updates to be delivered, then drop any later ones."""
+    def close(self, job_id: str) -> list[concurrent.futures.Future]:
+        """Drop any later update of this job; returns its updates still in flight."""
         with self._lock:
             self._closed[str(job_id)] = None
             while len(self._closed) > CLOSED_MEMORY:
                 del self._closed[next(iter(self._closed))]
-            pending = self._pending.pop(str(job_id), [])
+            return self._pending.pop(str(job_id), [])
+
+    def flush(self, job_id: str, timeout: float = 10.0) -> None:
+        """Wait for this job's updates to be delivered, then drop any later ones."""
+        pending = self.close(job_id)
         if pending:
             concurrent.futures.wait(pending, timeout=timeout)
         self._forget(str(job_id))
 
     async def aflush(self, job_id: str, timeout: float = 10.0) -> None:
         """``flush`` for async code: waits without blocking the event loop."""
-        await asyncio.to_thread(self.flush, job_id, timeout)
+        pending = self.close(job_id)
+        if pending:
+            await asyncio.wait([asyncio.wrap_future(f) for f in pending], timeout=timeout)
+        self._forget(str(job_id))
 
     def reopen(self, job_id: str) -> None:
         """Accept updates for ``job_id`` again (a retried job reuses its id)."""

@@ -1,0 +1,109 @@
+"""Dynamic batching: concurrent generation jobs merged into one ``model.generate``.
+
+Contract:
+- ``Batcher(lm, max_batch, wait_s)``: ``submit(task)`` queues a
+  ``worker.generation.GenerationTask`` and returns at once; one thread runs the queue.
+  Each round takes the oldest task and up to ``max_batch - 1`` more with the same
+  ``batch_key()`` (same sampling settings and stop strings), in arrival order; tasks
+  whose key differs wait for a later round, and a task whose key is ``None`` (sampling
+  with its own seed) is served alone. Each task still gets its own stream and result.
+- Before a round, the batcher waits up to ``wait_s`` for more tasks to arrive (jobs
+  that arrive together then share a batch); under load, tasks that queued while the
+  previous round ran form the next one without waiting.
+- ``max_batch=1`` serves one task at a time: the same code path, no batching.
+- Every task ends (``done``), whatever a round raises: the thread never dies with tasks
+  waiting.
+- ``stats()`` counts rounds and tasks per batch size, for lessons and benchmarks.
+- ``get_batcher(lm, settings)`` is the batcher of that model; no thread starts until
+  the first task is submitted; ``close()`` ends the thread so the model can be freed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter, deque
+
+from worker import generation
+from worker.config import Settings
+from worker.model import LoadedModel
+
+
+class Batcher:
+    """Runs generation tasks, merging compatible ones; see the module docstring."""
+
+    def __init__(self, lm: LoadedModel, max_batch: int = 8, wait_s: float = 0.002) -> None:
+        self.lm = lm
+        self.max_batch = max(1, max_batch)
+        self.wait_s = max(0.0, wait_s)
+        self._queue: deque[generation.GenerationTask] = deque()
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._sizes: Counter[int] = Counter()
+        self._closed = False
+
+    def submit(self, task: generation.GenerationTask) -> None:
+        with self._cv:
+            if self._closed:
+                raise RuntimeError("this model has been unloaded")
+            self._queue.append(task)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="batcher", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def close(self) -> None:
+        """Stop the thread once the queue is empty, so the model can be freed."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify()
+
+    def stats(self) -> dict[str, object]:
+        with self._cv:
+            sizes = dict(sorted(self._sizes.items()))
+        return {"rounds": sum(sizes.values()), "tasks": sum(k * v for k, v in sizes.items()),
+                "rounds_by_batch_size": sizes, "queued": len(self._queue)}
+
+    def _take(self) -> list[generation.GenerationTask]:
+        first = self._queue.popleft()
+        key = first.batch_key()
+        batch = [first]
+        if key is None:
+            return batch
+        kept: deque[generation.GenerationTask] = deque()
+        while self._queue and len(batch) < self.max_batch:
+            task = self._queue.popleft()
+            (batch if task.batch_key() == key else kept).append(task)
+        kept.extend(self._queue)
+        self._queue = kept
+        return batch
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue:
+                    if self._closed:
+                        return
+                    self._cv.wait()
+                if self.wait_s and len(self._queue) < self.max_batch:
+                    until = time.monotonic() + self.wait_s
+                    while len(self._queue) < self.max_batch and (left := until - time.monotonic()) > 0:
+                        self._cv.wait(left)
+                batch = self._take()
+                self._sizes[len(batch)] += 1
+            try:
+                generation.run_batch(self.lm, batch)
+            except BaseException as exc:  # run_batch ends its tasks; this keeps the thread alive
+                for task in batch:
+                    task.finish(error=exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+
+
+_LOCK = threading.Lock()
+
+
+def get_batcher(lm: LoadedModel, settings: Settings) -> Batcher:
+    """The batcher of ``lm`` (one per loaded model; ``unload_model`` closes it)."""
+    with _LOCK:
+        if lm.batcher is None:
+            lm.batcher = Batcher(lm, settings.batch_size, settings.batch_wait_ms / 1000)
+        return lm.batcher
