@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from worker.errors import parse_job_error
+from worker.client import job_error, status_body, stream_outputs, text_of
 
 PROMPT = "The Python language"
 
@@ -43,9 +43,8 @@ def test_bad_input_fails_the_job_with_a_structured_error_and_the_worker_survives
     job = ep.run({"prompt": PROMPT, "max_tokens": 0})
     assert job.output(timeout=60) is None
     # run_sync and output() drop a failed job's error; the /status body has it
-    body = job.rp_client.get(f"{job.endpoint_id}/status/{job.job_id}")
-    assert body["status"] == "FAILED"
-    err = parse_job_error(body["error"])
+    assert status_body(job)["status"] == "FAILED"
+    err = job_error(job)
     assert err["status"] == "VALIDATION_ERROR" and err["retry"] is False and "max_tokens" in err["error"]
     # the same worker serves the next job
     assert ep.run_sync({"prompt": PROMPT, "max_tokens": 4, "temperature": 0}, timeout=120)[0]["text"] is not None
@@ -58,10 +57,21 @@ def test_progress_of_a_plain_request_is_visible_while_it_runs(endpoint):
     seen = []
     while job.status() in ("IN_QUEUE", "IN_PROGRESS"):
         time.sleep(0.05)
-        value = job.rp_client.get(f"{job.endpoint_id}/status/{job.job_id}").get("output")
+        value = status_body(job).get("output")
         if isinstance(value, dict) and "percent" in value:
             seen.append(value["percent"])
         if len(seen) >= 2:
             job.cancel()
             break
     assert seen and seen == sorted(seen), seen
+
+
+def test_fast_stream_polling_gets_the_same_chunks_as_the_sdks_stream(endpoint):
+    ep = endpoint.endpoint()
+    inp = {"prompt": PROMPT, "max_tokens": 40, "temperature": 0, "stream": True}
+    sdk = list(ep.run(inp).stream())
+    fast_job = ep.run(inp)
+    fast = list(stream_outputs(fast_job))
+    assert [c["token"] for c in fast] == [c["token"] for c in sdk]
+    assert text_of(fast_job.output()) == text_of(fast) == "".join(c["token"] for c in sdk)
+    assert job_error(fast_job) is None
