@@ -21,8 +21,10 @@ export HF_HUB_OFFLINE ?= 1
 export HF_HUB_DISABLE_PROGRESS_BARS = 1
 export TOKENIZERS_PARALLELISM = false
 export PYTHONUNBUFFERED = 1
+# The kernel papermill and JupyterLab start runs "python" from PATH: this venv's.
+export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup model smollm2 demo test clean-venv
+.PHONY: setup model smollm2 demo test notebooks lab gpu-demo clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -47,6 +49,23 @@ demo: setup
 
 test: setup smollm2
 	$(PY) -m pytest
+
+# Re-execute every lesson with its defaults and save it (outputs, plots) cleaned:
+# no machine paths, keys or papermill metadata.
+notebooks: setup
+	$(PY) -m lessons.run --in-place
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+# On a GPU pod: every lesson with papermill, executed copies and an HTML index in OUT.
+#   make gpu-demo MODEL=Qwen/Qwen2.5-0.5B-Instruct DEVICE=cuda DTYPE=auto GPU=1 HF_HUB_OFFLINE=0
+MODEL  ?= tiny
+DEVICE ?= cuda
+DTYPE  ?= auto
+OUT    ?= gpu-out
+gpu-demo: setup
+	$(PY) -m lessons.run --out $(OUT) -p MODEL $(MODEL) -p DEVICE $(DEVICE) -p DTYPE $(DTYPE)
 
 clean-venv:
 	rm -rf $(VENV)
