@@ -84,10 +84,42 @@ def test_a_bad_setting_stops_the_worker_before_anything_loads():
 def test_start_config_registers_an_async_generator_with_aggregation_and_concurrency():
     import inspect
 
-    from worker.__main__ import start_config
+    from worker.sdk import start_config
     from worker.config import Settings
 
     config = start_config(Settings(max_concurrency=6))
     assert inspect.isasyncgenfunction(config["handler"]), "the SDK streams only generator handlers"
     assert config["return_aggregate_stream"] is True
     assert config["concurrency_modifier"](1) == 6 and config["refresh_worker"] is False
+
+
+def test_limit_concurrency_caps_jobs_running_at_once():
+    import asyncio
+
+    from worker.sdk import limit_concurrency
+
+    running = {"now": 0, "max": 0}
+
+    async def slow(job):
+        running["now"] += 1
+        running["max"] = max(running["max"], running["now"])
+        await asyncio.sleep(0.01)
+        running["now"] -= 1
+        return job["id"]
+
+    async def streams(job):
+        yield await slow(job)
+
+    async def main():
+        limited, limited_gen = limit_concurrency(slow, 3), limit_concurrency(streams, 2)
+        assert sorted(await asyncio.gather(*(limited({"id": i}) for i in range(10)))) == list(range(10))
+        first = running["max"]
+        running["max"] = 0
+
+        async def drain(i):
+            return [x async for x in limited_gen({"id": i})]
+
+        await asyncio.gather(*(drain(i) for i in range(10)))
+        return first, running["max"]
+
+    assert asyncio.run(main()) == (3, 2)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 MODULES = ["worker", "worker.config", "worker.schema", "worker.errors", "worker.logs", "worker.memory",
-           "worker.progress", "worker.model", "worker.generation", "worker.batching", "worker.handler", "worker.__main__",
+           "worker.progress", "worker.model", "worker.generation", "worker.batching", "worker.sdk", "worker.client", "worker.handler", "worker.__main__",
            "worker.tiny_model", "worker.smollm2", "worker.prefetch"]
 
 PROBE = """

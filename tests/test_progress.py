@@ -26,7 +26,7 @@ RUN_ONE_JOB = """
 import asyncio, json, sys
 from runpod.http_client import AsyncClientSession
 from runpod.serverless.modules.rp_job import handle_job
-from worker.__main__ import start_config
+from worker.sdk import start_config
 from worker.config import Settings, use_settings
 
 settings = Settings.from_env()

@@ -11,7 +11,7 @@ Contract:
 - On the platform (``RUNPOD_WEBHOOK_GET_JOB`` set), with ``--rp_serve_api`` or with
   ``RUNPOD_REALTIME_PORT``: calls ``runpod.serverless.start`` with the async-generator
   handler, ``return_aggregate_stream=True`` and a ``concurrency_modifier``
-  (``MAX_CONCURRENCY``). The SDK's own flags (``--rp_serve_api``, ``--rp_api_port``,
+  (``MAX_CONCURRENCY``): ``worker.sdk.start_config``. The SDK's own flags (``--rp_serve_api``, ``--rp_api_port``,
   ``--rp_log_level``, ...) pass through to it untouched.
 - Local test mode (``--test_input JSON``, or ``./test_input.json`` when no platform
   URL is set): the SDK's own local mode prints a generator object instead of running
@@ -35,31 +35,13 @@ from typing import Any
 
 from worker.config import Settings, use_settings
 from worker.logs import configure_logging, log_event
+from worker.sdk import start_config
 
 
 def _import_sdk_in_background() -> threading.Thread:
     thread = threading.Thread(target=importlib.import_module, args=("runpod",), name="import-runpod", daemon=True)
     thread.start()
     return thread
-
-
-def start_config(settings: Settings) -> dict[str, Any]:
-    """The config dict handed to ``runpod.serverless.start``."""
-    from worker.handler import async_handler
-
-    def concurrency_modifier(current: int) -> int:
-        # Called by the SDK on every take cycle. A constant: the SDK resizes its queue
-        # only when no job is in flight, sleeping a second at a time until then. It is
-        # the most jobs this worker holds, not how many generate at once (BATCH_SIZE):
-        # see worker.config for why it is well above that.
-        return settings.max_concurrency
-
-    return {
-        "handler": async_handler,
-        "return_aggregate_stream": True,
-        "concurrency_modifier": concurrency_modifier,
-        "refresh_worker": settings.refresh_worker,
-    }
 
 
 def _peek_args(argv: list[str]) -> argparse.Namespace:
