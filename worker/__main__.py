@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import faulthandler
 import importlib
 import json
 import os
@@ -36,6 +37,9 @@ from typing import Any
 from worker.config import Settings, use_settings
 from worker.logs import configure_logging, log_event
 from worker.sdk import start_config
+
+
+STARTED = time.perf_counter()  # as near to process start as this module gets
 
 
 def _import_sdk_in_background() -> threading.Thread:
@@ -86,6 +90,7 @@ async def _run_local(job: dict[str, Any]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    faulthandler.enable()  # a crash in native code still leaves a Python traceback in the logs
     argv = sys.argv[1:] if argv is None else argv
     try:
         settings = Settings.from_env()
@@ -113,15 +118,18 @@ def main(argv: list[str] | None = None) -> int:
     from worker.model import get_model
 
     try:
-        lm = get_model(settings)
+        lm = get_model(settings, freeze=False)
     except ModelLoadError as exc:
         log_event("worker.failed", level=40, reason=str(exc))
         print(f"worker: cannot start: {exc}", file=sys.stderr)
         return 1
-    log_event("worker.ready", model=lm.name, device=lm.device, dtype=lm.dtype,
-              max_concurrency=settings.max_concurrency, startup_s=round(lm.timings.get("total_s", 0.0), 3))
-
     sdk_import.join()
+    from worker.memory import freeze_long_lived
+
+    freeze_long_lived()  # the SDK and the model live as long as the process
+    log_event("worker.ready", model=lm.name, device=lm.device, dtype=lm.dtype,
+              max_concurrency=settings.max_concurrency, batch_size=settings.batch_size,
+              startup_s=round(time.perf_counter() - STARTED, 3))
     if local_job is not None:
         return asyncio.run(_run_local(local_job))
 

@@ -173,16 +173,22 @@ _MODEL: LoadedModel | None = None
 _MODEL_LOCK = threading.Lock()
 
 
-def get_model(settings: Settings | None = None) -> LoadedModel:
-    """The process's model, loaded on first call; see the module docstring."""
+def get_model(settings: Settings | None = None, *, freeze: bool = True) -> LoadedModel:
+    """The process's model, loaded on first call; see the module docstring.
+
+    ``freeze``: once loaded, exempt everything alive from later garbage collections
+    (``worker.memory.freeze_long_lived``); the entry point passes False and freezes
+    itself once the SDK is imported too.
+    """
     global _MODEL
     if _MODEL is None:
         with _MODEL_LOCK:
             if _MODEL is None:
                 _MODEL = load_model(settings or Settings.from_env())
-                # What is alive now lives as long as the process: keep the per-job
-                # collection from scanning it again and again.
-                memory.freeze_long_lived()
+                if freeze:
+                    # What is alive now lives as long as the process: keep the per-job
+                    # collection from scanning it again and again.
+                    memory.freeze_long_lived()
     return _MODEL
 
 
