@@ -5,7 +5,9 @@ Contract (in-process, what lessons and tests call):
   returns ``{"text", "finish_reason", "usage", "model", "timings"}``. With
   ``"stream": true`` it returns a generator of chunks ``{"token": str, "finished":
   False}`` and a last chunk ``{"token": "", "finished": True, "finish_reason",
-  "usage", "timings"}``; the tokens join to the plain request's ``text``.
+  "usage", "timings"}``; the tokens join to the plain request's ``text``. A chunk is
+  what was decoded since the last one was handed over: a word or so, more when the
+  consumer (the SDK posting each chunk) is slower than generation.
 - Every failure is a structured dict from ``worker.errors.classify`` (``error``,
   ``status``, ``retry``): returned for a plain request or for bad input, or as the
   last chunk of a stream that fails midway. Nothing raises out of the handler.
@@ -125,14 +127,26 @@ async def _generate(job: dict, request: GenerationRequest, deadline: float | Non
     )
     get_batcher(lm, settings).submit(task)
     try:
+        held = None  # an item taken while gathering pieces, handled next
         while True:
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0
-            try:
-                item = await asyncio.wait_for(events.get(), timeout)
-            except asyncio.TimeoutError:
-                raise GenerationTimeout("the job's time limit passed") from None
+            if held is not None:
+                item, held = held, None
+            else:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0
+                try:
+                    item = await asyncio.wait_for(events.get(), timeout)
+                except asyncio.TimeoutError:
+                    raise GenerationTimeout("the job's time limit passed") from None
             if item is done:
                 break
+            # Pieces that queued while the last chunk was being sent go out as one
+            # chunk: the same text in fewer posts when the client side is slower.
+            while not events.empty():
+                more = events.get_nowait()
+                if not isinstance(more, str):
+                    held = more
+                    break
+                item += more
             yield item
         yield task.result()
     finally:
