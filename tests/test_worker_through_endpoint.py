@@ -66,12 +66,13 @@ def test_progress_of_a_plain_request_is_visible_while_it_runs(endpoint):
     assert seen and seen == sorted(seen), seen
 
 
-def test_fast_stream_polling_gets_the_same_chunks_as_the_sdks_stream(endpoint):
+def test_fast_stream_polling_gets_the_same_text_as_the_sdks_stream(endpoint):
     ep = endpoint.endpoint()
     inp = {"prompt": PROMPT, "max_tokens": 40, "temperature": 0, "stream": True}
     sdk = list(ep.run(inp).stream())
     fast_job = ep.run(inp)
     fast = list(stream_outputs(fast_job))
-    assert [c["token"] for c in fast] == [c["token"] for c in sdk]
+    # chunk boundaries depend on timing (STREAM_INTERVAL_MS); the text does not
+    assert fast[-1]["finished"] is True and sdk[-1]["finished"] is True
     assert text_of(fast_job.output()) == text_of(fast) == "".join(c["token"] for c in sdk)
     assert job_error(fast_job) is None

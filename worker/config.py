@@ -14,6 +14,7 @@ Contract:
 | MAX_CONCURRENCY     | ``32``         | jobs one worker holds at once (``concurrency_modifier``)  |
 | BATCH_SIZE          | ``8``          | jobs generated together in one batch (1: no batching)     |
 | BATCH_WAIT_MS       | ``2``          | how long a batch waits for more jobs to join it           |
+| STREAM_INTERVAL_MS  | ``50``         | text gathered into one stream chunk after the first (0: every piece) |
 | MAX_PROMPT_CHARS    | ``100000``     | longest ``prompt`` (or all messages together)            |
 | MAX_MESSAGES        | ``64``         | most chat messages per request                           |
 | JOB_TIMEOUT_S       | ``300``        | generation time limit per job, seconds (0: none)          |
@@ -103,6 +104,7 @@ class Settings:
     max_concurrency: int = 32
     batch_size: int = 8
     batch_wait_ms: int = 2
+    stream_interval_ms: int = 50
     max_prompt_chars: int = 100_000
     max_messages: int = 64
     job_timeout_s: int = 300
@@ -128,6 +130,7 @@ class Settings:
             max_concurrency=_int("MAX_CONCURRENCY", get("MAX_CONCURRENCY", d.max_concurrency), 1),
             batch_size=_int("BATCH_SIZE", get("BATCH_SIZE", d.batch_size), 1),
             batch_wait_ms=_int("BATCH_WAIT_MS", get("BATCH_WAIT_MS", d.batch_wait_ms), 0),
+            stream_interval_ms=_int("STREAM_INTERVAL_MS", get("STREAM_INTERVAL_MS", d.stream_interval_ms), 0),
             max_prompt_chars=_int("MAX_PROMPT_CHARS", get("MAX_PROMPT_CHARS", d.max_prompt_chars), 1),
             max_messages=_int("MAX_MESSAGES", get("MAX_MESSAGES", d.max_messages), 1),
             job_timeout_s=_int("JOB_TIMEOUT_S", get("JOB_TIMEOUT_S", d.job_timeout_s), 0),

@@ -5,9 +5,10 @@ Contract (in-process, what lessons and tests call):
   returns ``{"text", "finish_reason", "usage", "model", "timings"}``. With
   ``"stream": true`` it returns a generator of chunks ``{"token": str, "finished":
   False}`` and a last chunk ``{"token": "", "finished": True, "finish_reason",
-  "usage", "timings"}``; the tokens join to the plain request's ``text``. A chunk is
-  what was decoded since the last one was handed over: a word or so, more when the
-  consumer (the SDK posting each chunk) is slower than generation.
+  "usage", "timings"}``; the tokens join to the plain request's ``text``. The first
+  chunk goes out as soon as it is decoded; after that a chunk is what was decoded in
+  the last ``STREAM_INTERVAL_MS`` (each chunk is an HTTP post by the SDK, whose CPU
+  time the generating process would otherwise pay per word).
 - Every failure is a structured dict from ``worker.errors.classify`` (``error``,
   ``status``, ``retry``): returned for a plain request or for bad input, or as the
   last chunk of a stream that fails midway. Nothing raises out of the handler.
@@ -126,6 +127,15 @@ async def _generate(job: dict, request: GenerationRequest, deadline: float | Non
         deadline=deadline,
     )
     get_batcher(lm, settings).submit(task)
+    interval = settings.stream_interval_ms / 1000
+    last_sent: float | None = None
+
+    async def next_item(wait: float | None) -> Any:
+        try:
+            return await asyncio.wait_for(events.get(), wait)
+        except asyncio.TimeoutError:
+            return None
+
     try:
         held = None  # an item taken while gathering pieces, handled next
         while True:
@@ -133,20 +143,29 @@ async def _generate(job: dict, request: GenerationRequest, deadline: float | Non
                 item, held = held, None
             else:
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0
-                try:
-                    item = await asyncio.wait_for(events.get(), timeout)
-                except asyncio.TimeoutError:
-                    raise GenerationTimeout("the job's time limit passed") from None
+                item = await next_item(timeout)
+                if item is None:
+                    raise GenerationTimeout("the job's time limit passed")
             if item is done:
                 break
-            # Pieces that queued while the last chunk was being sent go out as one
-            # chunk: the same text in fewer posts when the client side is slower.
-            while not events.empty():
+            # The first piece goes out at once; later ones are gathered for up to
+            # STREAM_INTERVAL_MS after the previous chunk: the same text in fewer
+            # posts, each of which costs the generating process CPU time.
+            while last_sent is not None and (left := last_sent + interval - loop.time()) > 0:
+                more = await next_item(left)
+                if more is None:
+                    break
+                if not isinstance(more, str):
+                    held = more
+                    break
+                item += more
+            while held is None and not events.empty():
                 more = events.get_nowait()
                 if not isinstance(more, str):
                     held = more
                     break
                 item += more
+            last_sent = loop.time()
             yield item
         yield task.result()
     finally:

@@ -1,0 +1,153 @@
+"""Benchmark 2: streaming with the default model, from the model to the client.
+
+Contenders, side by side (interleaved repetitions), greedy decoding of the same prompt
+for the same ``max_tokens``:
+- plain ``model.generate`` (no streamer), in this process: the ceiling;
+- this worker's streaming handler in this process (``async_handler``, ``stream: true``);
+- end to end through the local endpoint to the client, polling ``/stream`` with
+  ``worker.client.stream_outputs`` (no sleeps of its own);
+- end to end with the SDK's ``Job.stream()`` (it sleeps 1 s before every poll).
+Tokens per second is completion tokens over the time from the request to its last
+chunk. Time to the first chunk is measured in the worker (``first_token_s``) and at
+the client with both polling loops.
+
+Usage: python bench/streaming.py [--quick] [--max-tokens N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+
+import common
+
+PROMPT = "The Python language"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--max-tokens", type=int, default=1024)
+    args = parser.parse_args()
+    reps = 2 if args.quick else 5
+    n = args.max_tokens
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from local_endpoint import LocalEndpoint
+    from worker.client import stream_outputs
+    from worker.config import Settings, use_settings
+    from worker.handler import async_handler
+    from worker.model import get_model
+
+    settings = Settings.from_env({k: v for k, v in os.environ.items() if k in ("XDG_CACHE_HOME", "WORKER_CACHE_DIR")})
+    use_settings(settings)
+    lm = get_model(settings)
+    import torch
+
+    inputs = lm.tokenizer(PROMPT, return_tensors="pt").to(lm.device)
+    request = {"prompt": PROMPT, "max_tokens": n, "temperature": 0, "stream": True}
+
+    def plain() -> dict:
+        t = time.perf_counter()
+        with torch.inference_mode():
+            out = lm.model.generate(**inputs, max_new_tokens=n, do_sample=False, pad_token_id=lm.pad_token_id)
+        tokens = out.shape[1] - inputs["input_ids"].shape[1]
+        return {"tps": tokens / (time.perf_counter() - t), "tokens": tokens}
+
+    def in_process() -> dict:
+        async def go():
+            t = time.perf_counter()
+            last = None
+            async for chunk in async_handler({"id": "bench", "input": request}):
+                last = chunk
+            return last, time.perf_counter() - t
+        last, secs = asyncio.run(go())
+        return {"tps": last["usage"]["completion_tokens"] / secs, "tokens": last["usage"]["completion_tokens"],
+                "worker_first_chunk_s": last["timings"]["first_token_s"]}
+
+    with LocalEndpoint(min_workers=1, max_workers=1, idle_timeout=3600, install=False,
+                       worker_env={"LOG_LEVEL": "WARNING", "RUNPOD_LOG_LEVEL": "ERROR"}) as ep:
+        ep.wait_for(lambda h: h["workers"]["idle"] >= 1, timeout=180)
+        client = ep.endpoint()
+
+        def end_to_end(sdk_stream: bool) -> dict:
+            t = time.perf_counter()
+            job = client.run(request)
+            first = None
+            chunks = job.stream() if sdk_stream else stream_outputs(job)
+            last = None
+            for chunk in chunks:
+                if first is None:
+                    first = time.perf_counter() - t
+                last = chunk
+            secs = time.perf_counter() - t
+            tokens = last["usage"]["completion_tokens"]
+            return {"tps": tokens / secs, "tokens": tokens, "client_first_chunk_s": first,
+                    "worker_first_chunk_s": last["timings"]["first_token_s"]}
+
+        contenders = {
+            "plain model.generate": plain,
+            "our handler, in process": in_process,
+            "end to end, fast /stream polling": lambda: end_to_end(False),
+            "end to end, SDK Job.stream()": lambda: end_to_end(True),
+        }
+        for c in contenders.values():
+            c()  # warm-up
+        samples = common.interleave(contenders, reps)
+
+    tps = {name: common.summary([s["tps"] for s in v]) for name, v in samples.items()}
+    tokens = {name: sorted({s["tokens"] for s in v}) for name, v in samples.items()}
+    ratios = common.table(f"tokens per second, {n} new tokens (greedy)", list(tps.items()), "/s",
+                          baseline="plain model.generate", higher_is_better=True)
+    ttfc = {
+        "worker (first token decoded)": common.summary([s["worker_first_chunk_s"] * 1000
+                                                        for s in samples["end to end, fast /stream polling"]]),
+        "client, fast /stream polling": common.summary([s["client_first_chunk_s"] * 1000
+                                                        for s in samples["end to end, fast /stream polling"]]),
+        "client, SDK Job.stream()": common.summary([s["client_first_chunk_s"] * 1000
+                                                    for s in samples["end to end, SDK Job.stream()"]]),
+    }
+    common.table("time to the first chunk", list(ttfc.items()), "ms")
+    print("completion tokens per contender:", tokens)
+    e2e = tps["end to end, fast /stream polling"]["median"] / tps["plain model.generate"]["median"]
+    targets = {"end_to_end_fraction_of_plain_generate": common.target(
+        e2e, 0.9, True, "end-to-end streaming tokens/s over plain model.generate tokens/s")}
+    print(f"\ntarget: end to end / plain = {e2e:.3f} (limit 0.9, {'met' if targets['end_to_end_fraction_of_plain_generate']['met'] else 'NOT met'})")
+    plot(tps, ttfc)
+    common.save("streaming", {
+        "unit": "tokens/s", "max_tokens": n, "model": settings.model_name, "contenders": list(tps),
+        "median": {k: round(v["median"], 1) for k, v in tps.items()},
+        "p95": {k: round(v["p95"], 1) for k, v in tps.items()},
+        "ratios": ratios, "completion_tokens": tokens,
+        "first_chunk_ms": {k: {"median": round(v["median"], 1), "p95": round(v["p95"], 1)} for k, v in ttfc.items()},
+        "targets": targets, "plot": "bench/streaming.png",
+    })
+
+
+def plot(tps: dict, ttfc: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    names = list(tps)
+    axes[0].barh(names, [tps[n]["median"] for n in names], color="#4477aa")
+    axes[0].set_xlabel("tokens per second (median)")
+    axes[0].invert_yaxis()
+    names = list(ttfc)
+    axes[1].barh(names, [ttfc[n]["median"] for n in names], color="#cc6677")
+    axes[1].set_xscale("log")
+    axes[1].set_xlabel("time to the first chunk, ms (log)")
+    axes[1].invert_yaxis()
+    for ax, data in ((axes[0], tps), (axes[1], ttfc)):
+        for y, n in enumerate(data):
+            ax.text(data[n]["median"], y, f" {data[n]['median']:.0f}", va="center", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(common.BENCH / "streaming.png", dpi=110)
+
+
+if __name__ == "__main__":
+    main()
