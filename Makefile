@@ -24,7 +24,7 @@ export PYTHONUNBUFFERED = 1
 # The kernel papermill and JupyterLab start runs "python" from PATH: this venv's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup model smollm2 demo test notebooks lab gpu-demo clean-venv
+.PHONY: setup model smollm2 demo test notebooks lab gpu-demo bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -54,6 +54,10 @@ test: setup smollm2
 # no machine paths, keys or papermill metadata.
 notebooks: setup
 	$(PY) -m lessons.run --in-place
+
+# The benchmarks (a few minutes): tables on stdout, bench/results.json, bench/*.png.
+bench: setup
+	cd bench && ../$(PY) per_job_overhead.py && ../$(PY) streaming.py && ../$(PY) cold_start.py && ../$(PY) concurrency.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
