@@ -57,7 +57,7 @@ notebooks: setup
 
 # The benchmarks (a few minutes): tables on stdout, bench/results.json, bench/*.png.
 bench: setup
-	cd bench && ../$(PY) per_job_overhead.py && ../$(PY) streaming.py && ../$(PY) cold_start.py && ../$(PY) concurrency.py
+	$(PY) bench/per_job_overhead.py && $(PY) bench/streaming.py && $(PY) bench/cold_start.py && $(PY) bench/concurrency.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
