@@ -1,0 +1,55 @@
+"""bench/results.json, as committed: every benchmark reports what issue 5 asks for.
+
+This checks the file's shape and that each target is computed from the figures next
+to it; it times nothing (speed is checked by the benchmarks themselves: ``make bench``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = json.loads((ROOT / "bench" / "results.json").read_text())
+BENCHMARKS = ["per_job_overhead", "streaming", "cold_start", "concurrency"]
+
+
+def test_every_benchmark_is_there():
+    assert set(BENCHMARKS) <= set(RESULTS)
+
+
+@pytest.mark.parametrize("name", BENCHMARKS)
+def test_each_benchmark_has_contenders_medians_p95s_ratios_machine_targets_and_a_plot(name):
+    result = RESULTS[name]
+    contenders = result["contenders"]
+    assert len(contenders) >= 3
+    assert set(result["median"]) >= set(contenders) and set(result["p95"]) >= set(contenders)
+    for c in contenders:
+        assert result["p95"][c] >= result["median"][c]
+    assert result["ratios"]
+    assert {"cpu", "cores", "runpod", "torch"} <= set(result["machine"])
+    assert result["machine"]["runpod"] == "1.12.0"
+    assert (ROOT / result["plot"]).exists()
+    for target in result["targets"].values():
+        assert {"value", "limit", "higher_is_better", "met"} <= set(target)
+        expected = target["value"] >= target["limit"] if target["higher_is_better"] else target["value"] <= target["limit"]
+        assert target["met"] == expected
+
+
+def test_targets_are_derived_from_the_reported_medians():
+    per_job = RESULTS["per_job_overhead"]
+    ours = per_job["median"]["SDK worker, our config"]
+    assert per_job["targets"]["sequential_per_job_ms"]["value"] == pytest.approx(ours, rel=1e-3)
+    stock = per_job["median"]["SDK worker, stock config"]
+    assert per_job["targets"]["sequential_speedup_vs_stock"]["value"] == pytest.approx(stock / ours, rel=1e-2)
+    s = RESULTS["streaming"]
+    fraction = s["median"]["end to end, fast /stream polling"] / s["median"]["plain model.generate"]
+    assert s["targets"]["end_to_end_fraction_of_plain_generate"]["value"] == pytest.approx(fraction, rel=1e-2)
+    c = RESULTS["cold_start"]
+    ratio = c["median"]["this worker (python -m worker)"] / c["median"]["floor: bare import + from_pretrained"]
+    assert c["targets"]["cold_start_over_floor"]["value"] == pytest.approx(ratio, rel=1e-2)
+    b = RESULTS["concurrency"]["batching_tokens_per_s"]["median"]
+    speedup = b["batched (BATCH_SIZE=8)"] / b["one by one (BATCH_SIZE=1)"]
+    assert RESULTS["concurrency"]["targets"]["batching_speedup_at_8"]["value"] == pytest.approx(speedup, rel=1e-2)
