@@ -77,7 +77,7 @@ class Job:
     worker_id: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
     retries: int = 0
-    output: Any = _NOTHING  # the final output, or the latest progress while running
+    output: Any = _NOTHING  # the final output, or the latest progress while running (none if cancelled/timed out)
     error: Any = None
     chunks: list = field(default_factory=list)
     chunks_sent: int = 0  # chunks already handed to a /stream caller
@@ -177,6 +177,7 @@ class JobStore:
         if job is None or job.is_final:
             return job, None
         worker_id = job.worker_id if job.status == IN_PROGRESS else None
+        job.output = _NOTHING  # the latest progress is not a result
         self._finish(job, CANCELLED, outcome=CANCELLED)
         return job, worker_id
 
@@ -293,6 +294,7 @@ class JobStore:
                 worker_id = job.worker_id
                 job.error = (f"execution timeout: the job ran longer than "
                              f"{_ms(job.execution_timeout)} ms")
+                job.output = _NOTHING  # the latest progress is not a result
                 self._finish(job, TIMED_OUT, outcome=TIMED_OUT)
                 expired.append((job, worker_id))
         return expired

@@ -202,7 +202,8 @@ class WorkerPool:
         worker = Worker(id=worker_id, spawned_at=self.clock(), process=process,
                         log_path=log_path)
         self.workers[worker_id] = worker
-        log.info("started %s (pid %s): %s", worker_id, process.pid, " ".join(self.command))
+        log.info("started %s (pid %s)", worker_id, process.pid)
+        log.debug("%s runs: %s", worker_id, " ".join(self.command))
         return worker
 
     def register_external(self, worker_id: str) -> Worker:

@@ -74,6 +74,21 @@ def test_progress_shows_as_output_only_while_in_progress():
     assert job.status_body()["output"] == 50
 
 
+def test_a_timed_out_or_cancelled_job_does_not_show_its_last_progress_as_output():
+    store, clock, _ = make_store()
+    slow = store.submit(1, execution_timeout=5)
+    store.take("w1")
+    store.record_progress("w1", slow.id, {"percent": 40})
+    clock.now += 6
+    store.expire_timeouts()
+    assert slow.status == TIMED_OUT and "output" not in slow.status_body()
+    cancelled = store.submit(2)
+    store.take("w1")
+    store.record_progress("w1", cancelled.id, {"percent": 10})
+    store.cancel(cancelled.id)
+    assert cancelled.status == CANCELLED and "output" not in cancelled.status_body()
+
+
 def test_an_error_result_fails_the_job_and_keeps_its_output():
     store, _, _ = make_store()
     job = store.submit(1)

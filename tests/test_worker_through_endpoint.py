@@ -76,3 +76,15 @@ def test_fast_stream_polling_gets_the_same_text_as_the_sdks_stream(endpoint):
     assert fast[-1]["finished"] is True and sdk[-1]["finished"] is True
     assert text_of(fast_job.output()) == text_of(fast) == "".join(c["token"] for c in sdk)
     assert job_error(fast_job) is None
+
+
+def test_a_job_the_platform_timed_out_is_a_retryable_timeout_for_the_client(endpoint):
+    ep = endpoint.endpoint()
+    job = ep.run({"input": {"prompt": PROMPT, "max_tokens": 4096, "temperature": 0},
+                  "policy": {"executionTimeout": 300}})
+    while job.status() in ("IN_QUEUE", "IN_PROGRESS"):
+        time.sleep(0.05)
+    body = status_body(job)
+    assert body["status"] == "TIMED_OUT" and "output" not in body
+    err = job_error(job)
+    assert err["status"] == "TIMEOUT" and err["retry"] is True

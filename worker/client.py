@@ -5,7 +5,8 @@ using only its public objects (``Job.rp_client``, ``Job.endpoint_id``, ``Job.job
 - ``Job.status()`` returns the status word only, and ``run_sync``/``output()`` return
   ``None`` for a FAILED job, dropping its error: ``status_body(job)`` is the whole
   ``/status`` body (``status``, ``delayTime``, ``executionTime``, ``output``,
-  ``error``), and ``job_error(job)`` the failed job's structured error.
+  ``error``), and ``job_error(job)`` the failed job's structured error (a job the
+  platform timed out, TIMED_OUT, is a retryable TIMEOUT).
 - ``Job.stream()`` sleeps a whole second before every ``/stream`` poll, so the first
   chunk arrives after at least 1 s and the rest in one batch per second:
   ``stream_outputs(job)`` polls with no sleep of its own and relies on the server
@@ -36,11 +37,13 @@ def status_body(job: Any) -> dict[str, Any]:
 def job_error(job: Any) -> dict[str, Any] | None:
     """A failed job's error as ``{"error", "status", "retry", ...}``; None otherwise."""
     body = status_body(job)
-    if body.get("status") not in ("FAILED", "TIMED_OUT") and not body.get("error"):
+    status = body.get("status")
+    if status == "TIMED_OUT":  # the platform's own time limit: its error text is not ours
+        return {"error": str(body.get("error") or "the job ran past its execution timeout"),
+                "status": "TIMEOUT", "retry": True}
+    if status != "FAILED" and not body.get("error"):
         return None
-    if body.get("error"):
-        return parse_job_error(body["error"])
-    return {"error": f"the job ended {body['status']}", "status": "TIMEOUT", "retry": True}
+    return parse_job_error(body.get("error") or f"the job ended {status}")
 
 
 def stream_outputs(job: Any, *, poll_interval: float = 0.0, timeout: float = 600.0) -> Iterator[Any]:
