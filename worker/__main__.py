@@ -4,6 +4,8 @@ Contract:
 - Reads ``worker.config.Settings`` from the environment, sets up structured logs and
   loads the model before taking any job (a worker that cannot load its model exits
   with status 1 and says why, instead of failing every job).
+- The SDK's log level defaults to INFO (``RUNPOD_LOG_LEVEL``; the SDK's own default,
+  DEBUG, prints every job's input and output).
 - ``import runpod`` costs about 1.75 s, 1.15 s of it a CPU probe at import
   (``cpuinfo.get_cpu_info()`` in serverless/utils/rp_debugger.py) that mostly waits on
   a child process; it runs in a thread while the model loads, off the cold start's
@@ -99,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     use_settings(settings)
     configure_logging(settings)
+    # The SDK logs at DEBUG unless told otherwise, and at DEBUG it prints every job's
+    # input and output (prompts, generated text) to stdout, unredacted. Read once, at
+    # its import: set before the import starts.
+    os.environ.setdefault("RUNPOD_LOG_LEVEL", "INFO")
     args = _peek_args(argv)
     on_platform = bool(os.environ.get("RUNPOD_WEBHOOK_GET_JOB")) or int(os.environ.get("RUNPOD_REALTIME_PORT", "0") or 0)
     local_job = None

@@ -13,6 +13,8 @@ Contract:
 - ``max_batch=1`` serves one task at a time: the same code path, no batching.
 - Every task ends (``done``), whatever a round raises: the thread never dies with tasks
   waiting.
+- At interpreter exit, every batcher finishes the round it is in (at most 10 s), so
+  that no thread is inside torch while the process shuts down.
 - ``stats()`` counts rounds and tasks per batch size, for lessons and benchmarks.
 - ``get_batcher(lm, settings)`` is the batcher of that model; no thread starts until
   the first task is submitted; ``close()`` ends the thread so the model can be freed.
@@ -20,8 +22,10 @@ Contract:
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from collections import Counter, deque
 
 from worker import generation
@@ -52,11 +56,16 @@ class Batcher:
                 self._thread.start()
             self._cv.notify()
 
-    def close(self) -> None:
-        """Stop the thread once the queue is empty, so the model can be freed."""
+    def close(self, wait: float = 0.0) -> None:
+        """Stop the thread once the queue is empty, so the model can be freed.
+
+        ``wait``: seconds to wait for the thread to finish the round it is in.
+        """
         with self._cv:
             self._closed = True
             self._cv.notify()
+        if wait and self._thread is not None:
+            self._thread.join(wait)
 
     def stats(self) -> dict[str, object]:
         with self._cv:
@@ -99,6 +108,7 @@ class Batcher:
 
 
 _LOCK = threading.Lock()
+_OPEN: "weakref.WeakSet[Batcher]" = weakref.WeakSet()
 
 
 def get_batcher(lm: LoadedModel, settings: Settings) -> Batcher:
@@ -106,4 +116,15 @@ def get_batcher(lm: LoadedModel, settings: Settings) -> Batcher:
     with _LOCK:
         if lm.batcher is None:
             lm.batcher = Batcher(lm, settings.batch_size, settings.batch_wait_ms / 1000)
+            _OPEN.add(lm.batcher)
         return lm.batcher
+
+
+@atexit.register
+def _finish_rounds_before_exit() -> None:
+    # A job's result is handed over as soon as its row ends, while model.generate()
+    # may still be finishing the step it is in. Interpreter shutdown with the batcher
+    # thread inside torch aborts the process ("terminate called without an active
+    # exception"): let the round end first.
+    for batcher in list(_OPEN):
+        batcher.close(wait=10.0)
