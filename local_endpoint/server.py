@@ -73,6 +73,7 @@ class EndpointServer:
         self.store = JobStore(max_retries=config.max_retries, on_final=self._on_final,
                               clock=clock)
         self.history: deque[Job] = deque(maxlen=HISTORY_JOBS)
+        self.ignored: deque[dict] = deque(maxlen=HISTORY_JOBS)  # reports not applied, for timeline()
         self.pool: WorkerPool | None = None
         self.changed = Signal()
         self.closing = False
@@ -419,4 +420,9 @@ class EndpointServer:
              "exit_reason": w.exit_reason}
             for w in (self.pool.workers.values() if self.pool else ())
         ]
-        return {"started": self.started_at, "jobs": jobs, "workers": workers}
+        return {"started": self.started_at, "jobs": jobs, "workers": workers, "ignored": list(self.ignored)}
+
+    def record_ignored(self, what: str, job_id: str, worker_id: str, reason: str) -> None:
+        """Keep a worker's report that was not applied (late progress, a stale result)."""
+        self.ignored.append({"at": self.clock(), "what": what, "job": job_id, "worker": worker_id,
+                             "reason": reason})

@@ -134,6 +134,7 @@ def _answer(server: "EndpointServer", worker: Worker, job_id: str, what: str,
     if ignored is None:
         return web.json_response({"accepted": True})
     log.info("ignored %s for job %s from %s: %s", what, job_id, worker.id, ignored.value)
+    server.record_ignored(what, job_id, worker.id, ignored.value)
     return web.json_response({"accepted": False, "reason": ignored.value})
 
 

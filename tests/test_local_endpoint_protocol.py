@@ -83,6 +83,8 @@ def test_progress_arriving_after_the_result_is_ignored(ep):
     late = worker.progress(job.job_id, 50)
     assert late["accepted"] is False and "final" in late["reason"]
     assert job.status() == "COMPLETED" and job.output() == "done"
+    (ignored,) = [i for i in ep.timeline()["ignored"] if i["job"] == job.job_id]
+    assert ignored["what"] == "progress" and "final" in ignored["reason"]
 
 
 def test_progress_is_the_output_while_the_job_runs(ep):
