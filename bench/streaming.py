@@ -7,9 +7,12 @@ for the same ``max_tokens``:
 - end to end through the local endpoint to the client, polling ``/stream`` with
   ``worker.client.stream_outputs`` (no sleeps of its own);
 - end to end with the SDK's ``Job.stream()`` (it sleeps 1 s before every poll).
-Tokens per second is completion tokens over the time from the request to its last
-chunk. Time to the first chunk is measured in the worker (``first_token_s``) and at
-the client with both polling loops.
+Tokens per second is completion tokens over the time from the request to the client
+holding its last chunk. Time to
+the first chunk is measured in the worker (``first_token_s``) and at the client with
+both polling loops. This machine's speed drifts by tens of per cent from minute to
+minute, so the target compares each end-to-end run with the plain run of the same
+repetition and takes the median of those ratios.
 
 Usage: python bench/streaming.py [--quick] [--max-tokens N]
 """
@@ -31,7 +34,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--max-tokens", type=int, default=1024)
     args = parser.parse_args()
-    reps = 2 if args.quick else 5
+    reps = 2 if args.quick else 15
     n = args.max_tokens
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -111,9 +114,18 @@ def main() -> None:
     }
     common.table("time to the first chunk", list(ttfc.items()), "ms")
     print("completion tokens per contender:", tokens)
-    e2e = tps["end to end, fast /stream polling"]["median"] / tps["plain model.generate"]["median"]
+    # This machine's speed drifts by tens of per cent from minute to minute: the target
+    # compares each end-to-end run with the plain run of the same repetition.
+    paired = [e["tps"] / p["tps"] for e, p in zip(samples["end to end, fast /stream polling"],
+                                                  samples["plain model.generate"])]
+    e2e = common.summary(paired)["median"]
+    print(f"end to end / plain, per repetition: {[round(r, 3) for r in paired]}")
+    in_process = [h["tps"] / p["tps"] for h, p in zip(samples["our handler, in process"], samples["plain model.generate"])]
+    print(f"in process / plain, per repetition: {[round(r, 3) for r in in_process]}; "
+          f"median {common.summary(in_process)['median']:.3f}")
     targets = {"end_to_end_fraction_of_plain_generate": common.target(
-        e2e, 0.9, True, "end-to-end streaming tokens/s over plain model.generate tokens/s")}
+        e2e, 0.9, True, "end-to-end streaming tokens/s (request to the client's last chunk) over plain "
+                        "model.generate tokens/s, median of the per-repetition ratios")}
     print(f"\ntarget: end to end / plain = {e2e:.3f} (limit 0.9, {'met' if targets['end_to_end_fraction_of_plain_generate']['met'] else 'NOT met'})")
     plot(tps, ttfc)
     common.save("streaming", {
@@ -121,6 +133,7 @@ def main() -> None:
         "median": {k: round(v["median"], 1) for k, v in tps.items()},
         "p95": {k: round(v["p95"], 1) for k, v in tps.items()},
         "ratios": ratios, "completion_tokens": tokens,
+        "end_to_end_over_plain_per_repetition": [round(r, 4) for r in paired],
         "first_chunk_ms": {k: {"median": round(v["median"], 1), "p95": round(v["p95"], 1)} for k, v in ttfc.items()},
         "targets": targets, "plot": "bench/streaming.png",
     })

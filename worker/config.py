@@ -14,7 +14,7 @@ Contract:
 | MAX_CONCURRENCY     | ``32``         | jobs one worker holds at once (``concurrency_modifier``)  |
 | BATCH_SIZE          | ``8``          | jobs generated together in one batch (1: no batching)     |
 | BATCH_WAIT_MS       | ``2``          | how long a batch waits for more jobs to join it           |
-| STREAM_INTERVAL_MS  | ``50``         | text gathered into one stream chunk after the first (0: every piece) |
+| STREAM_INTERVAL_MS  | ``100``        | text gathered into one stream chunk after the first (0: every piece) |
 | MAX_PROMPT_CHARS    | ``100000``     | longest ``prompt`` (or all messages together)            |
 | MAX_MESSAGES        | ``64``         | most chat messages per request                           |
 | JOB_TIMEOUT_S       | ``300``        | generation time limit per job, seconds (0: none)          |
@@ -104,7 +104,7 @@ class Settings:
     max_concurrency: int = 32
     batch_size: int = 8
     batch_wait_ms: int = 2
-    stream_interval_ms: int = 50
+    stream_interval_ms: int = 100
     max_prompt_chars: int = 100_000
     max_messages: int = 64
     job_timeout_s: int = 300

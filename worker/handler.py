@@ -105,68 +105,97 @@ def _fail(job_id: str, exc: BaseException, started: float) -> dict[str, Any]:
     return result
 
 
+class _TextBuffer:
+    """Text handed over by the generating thread, collected for the event loop.
+
+    The generating thread appends each decoded piece; the event loop is woken only
+    when the buffer goes from empty to not empty (or the task ends), not once per
+    piece: each wake-up is a thread switch that the generating thread pays for in
+    GIL time, hundreds of times a second with a small model.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_closed_loop) -> None:
+        self.loop = loop
+        self.on_closed_loop = on_closed_loop
+        self.lock = threading.Lock()
+        self.pieces: list[str] = []
+        self.finished = False
+        self.notified = False
+        self.ready = asyncio.Event()
+        self.ended = asyncio.Event()
+
+    def _wake(self) -> None:
+        try:
+            self.loop.call_soon_threadsafe(self.ready.set)
+        except RuntimeError:  # the loop has closed: nobody is listening any more
+            self.on_closed_loop()
+
+    def add(self, piece: str) -> None:
+        with self.lock:
+            self.pieces.append(piece)
+            if self.notified:
+                return
+            self.notified = True
+        self._wake()
+
+    def finish(self) -> None:
+        with self.lock:
+            self.finished = True
+        self._wake()
+        try:
+            self.loop.call_soon_threadsafe(self.ended.set)
+        except RuntimeError:
+            pass
+
+    def take(self) -> tuple[str, bool]:
+        """Everything collected so far, and whether the task has ended (loop thread)."""
+        with self.lock:
+            text, self.pieces = "".join(self.pieces), []
+            self.notified = False
+            finished = self.finished
+        self.ready.clear()  # a wake-up scheduled after this runs later, on this thread
+        return text, finished
+
+
 async def _generate(job: dict, request: GenerationRequest, deadline: float | None) -> AsyncIterator[Any]:
-    """Yield the text pieces of a stream (none for a plain request), then the Completion."""
+    """Yield the text chunks of a stream (none for a plain request), then the Completion."""
     settings = get_settings()
     lm = get_model(settings) if is_loaded() else await asyncio.to_thread(get_model, settings)
     loop = asyncio.get_running_loop()
-    events: asyncio.Queue = asyncio.Queue()
-
-    def emit(item: Any) -> None:
-        try:
-            loop.call_soon_threadsafe(events.put_nowait, item)
-        except RuntimeError:  # the loop has closed: nobody is listening any more
-            task.cancel.set()
-
-    done = object()
+    buffer = _TextBuffer(loop, on_closed_loop=lambda: task.cancel.set())
     task = GenerationTask(
         request,
-        on_text=emit if request.stream else None,
+        on_text=buffer.add if request.stream else None,
         on_tokens=None if request.stream else _progress_callback(job, request),
-        on_done=lambda: emit(done),
+        on_done=buffer.finish,
         deadline=deadline,
     )
     get_batcher(lm, settings).submit(task)
     interval = settings.stream_interval_ms / 1000
     last_sent: float | None = None
-
-    async def next_item(wait: float | None) -> Any:
-        try:
-            return await asyncio.wait_for(events.get(), wait)
-        except asyncio.TimeoutError:
-            return None
-
     try:
-        held = None  # an item taken while gathering pieces, handled next
         while True:
-            if held is not None:
-                item, held = held, None
-            else:
-                timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0
-                item = await next_item(timeout)
-                if item is None:
-                    raise GenerationTimeout("the job's time limit passed")
-            if item is done:
-                break
-            # The first piece goes out at once; later ones are gathered for up to
+            timeout = None if deadline is None else max(0.0, deadline - time.monotonic()) + 1.0
+            try:
+                await asyncio.wait_for(buffer.ready.wait(), timeout)
+            except asyncio.TimeoutError:
+                raise GenerationTimeout("the job's time limit passed") from None
+            # The first chunk goes out at once; later ones gather what is decoded until
             # STREAM_INTERVAL_MS after the previous chunk: the same text in fewer
             # posts, each of which costs the generating process CPU time.
-            while last_sent is not None and (left := last_sent + interval - loop.time()) > 0:
-                more = await next_item(left)
-                if more is None:
-                    break
-                if not isinstance(more, str):
-                    held = more
-                    break
-                item += more
-            while held is None and not events.empty():
-                more = events.get_nowait()
-                if not isinstance(more, str):
-                    held = more
-                    break
-                item += more
-            last_sent = loop.time()
-            yield item
+            if last_sent is not None:
+                left = last_sent + interval - loop.time()
+                if left > 0:
+                    try:  # the end of the task cuts the wait short
+                        await asyncio.wait_for(buffer.ended.wait(), left)
+                    except asyncio.TimeoutError:
+                        pass
+            text, finished = buffer.take()
+            if text:
+                last_sent = loop.time()
+                yield text
+            if finished:
+                break
         yield task.result()
     finally:
         task.cancel.set()  # a no-op if it finished; stops its row if the job was abandoned

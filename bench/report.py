@@ -1,0 +1,79 @@
+"""The README's results table, made from ``bench/results.json`` (never typed in).
+
+``python bench/report.py`` prints the markdown that README.md holds between its
+``<!-- bench:start -->`` and ``<!-- bench:end -->`` markers; ``--write`` puts it
+there. ``tests/test_bench_results.py`` checks the two agree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
+def report(results: dict) -> str:
+    per_job, stream = results["per_job_overhead"], results["streaming"]
+    cold, conc = results["cold_start"], results["concurrency"]
+    m = per_job["machine"]
+    rows = [
+        ("per-job overhead, no-op handler, one job at a time (ms)", per_job["median"], [
+            "SDK --rp_serve_api server", "SDK worker, stock config", "SDK worker, our config",
+            "SDK worker, our config, random arrivals", "our config + poll patch (bench only)",
+            "loopback floor (no SDK)"]),
+        ("per-job overhead, 8 clients at once (ms per job)", per_job["concurrent_8"]["median"], [
+            "SDK worker, stock config", "SDK worker, our config", "loopback floor (no SDK)"]),
+        (f"streaming, {stream['max_tokens']} tokens (tokens/s)", stream["median"], [
+            "plain model.generate", "our handler, in process", "end to end, fast /stream polling",
+            "end to end, SDK Job.stream()"]),
+        ("time to the first chunk (ms)", {k: v["median"] for k, v in stream["first_chunk_ms"].items()},
+         list(stream["first_chunk_ms"])),
+        ("cold start to first job done (s)", cold["median"], cold["contenders"]),
+        ("64 async jobs of 0.1 s at concurrency 8 (s)", conc["median"], conc["contenders"]),
+        ("8 concurrent generation requests (total tokens/s)", conc["batching_tokens_per_s"]["median"],
+         list(conc["batching_tokens_per_s"]["median"])),
+    ]
+    lines = [f"Measured with `make bench` on {m['cpu']} ({m['cores']} cores, GPU: {m['gpu'] or 'none'}), "
+             f"runpod {m['runpod']}, torch {m['torch']}, transformers {m['transformers']}; medians of "
+             f"interleaved repetitions (p95s in `bench/results.json`).", "",
+             "| benchmark | contender | median |", "|---|---|---:|"]
+    for title, medians, names in rows:
+        for i, name in enumerate(names):
+            lines.append(f"| {title if i == 0 else ''} | {name} | {_fmt(medians[name])} |")
+    lines += ["", "| target | measured | limit | met |", "|---|---:|---:|:---:|"]
+    for result in (per_job, stream, cold, conc):
+        for t in result["targets"].values():
+            sign = ">=" if t["higher_is_better"] else "<="
+            lines.append(f"| {t['what']} | {t['value']:.3g} | {sign} {t['limit']} | {'yes' if t['met'] else '**no**'} |")
+    return "\n".join(lines)
+
+
+def readme_section(readme: str) -> str:
+    match = re.search(re.escape(START) + r"\n(.*?)\n" + re.escape(END), readme, re.S)
+    return match.group(1) if match else ""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="replace the table in README.md")
+    args = parser.parse_args()
+    table = report(json.loads((ROOT / "bench" / "results.json").read_text()))
+    if args.write:
+        path = ROOT / "README.md"
+        readme = path.read_text()
+        if START not in readme:
+            raise SystemExit(f"README.md has no {START} marker")
+        path.write_text(readme.replace(f"{START}\n{readme_section(readme)}\n{END}", f"{START}\n{table}\n{END}"))
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
