@@ -56,9 +56,12 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
+SECTION = re.compile(re.escape(START) + r"\n(.*?)\n?" + re.escape(END), re.S)
+
+
 def readme_section(readme: str) -> str:
-    match = re.search(re.escape(START) + r"\n(.*?)\n" + re.escape(END), readme, re.S)
-    return match.group(1) if match else ""
+    match = SECTION.search(readme)
+    return match.group(1).rstrip("\n") if match else ""
 
 
 def main() -> None:
@@ -71,7 +74,7 @@ def main() -> None:
         readme = path.read_text()
         if START not in readme:
             raise SystemExit(f"README.md has no {START} marker")
-        path.write_text(readme.replace(f"{START}\n{readme_section(readme)}\n{END}", f"{START}\n{table}\n{END}"))
+        path.write_text(SECTION.sub(lambda _: f"{START}\n{table}\n{END}", readme, count=1))
     print(table)
 
 
