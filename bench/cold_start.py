@@ -134,7 +134,7 @@ def plot(first: dict, ready: dict, imp: dict, breakdown: dict, floor_parts: dict
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     names = list(first)
     axes[0].barh(names, [ready[n]["median"] for n in names], color="#4477aa", label="to ready")
     axes[0].barh(names, [first[n]["median"] - ready[n]["median"] for n in names],
@@ -158,10 +158,10 @@ def plot(first: dict, ready: dict, imp: dict, breakdown: dict, floor_parts: dict
         left += value
     axes[1].barh(["import runpod alone"], [imp["runpod"]["median"]], color="#aa3377")
     axes[1].set_xlabel("seconds (median); interpreter start not shown")
-    axes[1].legend(fontsize=7, loc="upper right")
+    axes[1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2)
     axes[1].invert_yaxis()
     fig.tight_layout()
-    fig.savefig(common.BENCH / "cold_start.png", dpi=110)
+    fig.savefig(common.BENCH / "cold_start.png", dpi=110, bbox_inches="tight")
 
 
 if __name__ == "__main__":

@@ -166,7 +166,8 @@ def plot(sweep, levels, point_s, gen_s) -> None:
     ideal = [c / SLEEP_S for c in levels]
     ax.plot(levels, ideal, "k--", label="ideal")
     for cfg, style in (("stock", "o-"), ("ours", "s-")):
-        ax.plot(levels, [SWEEP_JOBS / sweep[cfg][c] for c in levels], style, label=f"SDK worker, {cfg} config")
+        ax.plot(levels, [SWEEP_JOBS / sweep[cfg][c] for c in levels], style,
+                label=f"SDK worker, {'our' if cfg == 'ours' else cfg} config")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(levels, [str(c) for c in levels])
