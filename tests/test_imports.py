@@ -10,7 +10,7 @@ import sys
 
 MODULES = ["worker", "worker.config", "worker.schema", "worker.errors", "worker.logs", "worker.memory",
            "worker.progress", "worker.model", "worker.generation", "worker.batching", "worker.sdk", "worker.client", "worker.handler", "worker.__main__",
-           "worker.tiny_model", "worker.smollm2", "worker.prefetch"]
+           "worker.tiny_model", "worker.smollm2", "worker.model_cache", "worker.prefetch"]
 
 PROBE = """
 import importlib, os, sys, threading

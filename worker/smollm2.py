@@ -20,7 +20,7 @@ Contract:
 - ``ensure_smollm2(cache_root=None) -> Path``: ``<cache_root>/SMOLLM2_DIRNAME``
   (``cache_root`` defaults to ``worker.config.default_cache_dir()``), converted first if
   absent; concurrent callers serialise on an ``fcntl`` lock next to it, as for the tiny
-  model (``worker.tiny_model.ensure_built``).
+  model (``worker.model_cache.ensure_built``).
 - ``python -m worker.smollm2 [--out DIR] [--force]``.
 - Importing this module starts nothing and does not import torch or transformers.
 
@@ -38,7 +38,7 @@ import sys
 import time
 from pathlib import Path
 
-from worker.tiny_model import BUILD_INFO, Log, ensure_built, is_complete, staging_dir
+from worker.model_cache import BUILD_INFO, Log, ensure_built, is_complete, staging_dir
 
 SMOLLM2_DIRNAME = "smollm2-135m-instruct-v1"
 FORMAT_VERSION = 1

@@ -25,8 +25,8 @@ Contract:
   build in a second; a model built with it is worse, so never set it for a real cache.
 - ``python -m worker.tiny_model [--out DIR] [--steps N] [--force]`` builds (or reports
   that the model is already there) and prints the path, the final loss and the seconds.
-- ``ensure_built(target, build, ...)`` is the lock-and-rename helper, shared with
-  ``worker.smollm2``.
+- Building into the cache safely (a temporary folder renamed into place, a lock so that
+  one process builds) is ``worker.model_cache``'s, shared with ``worker.smollm2``.
 - Importing this module starts nothing and does not import torch or transformers.
 
 Timing (2-core CPU, torch 2.13): about 0.25 s per training step, so the default 280
@@ -43,15 +43,14 @@ from __future__ import annotations
 import argparse
 import math
 import contextlib
-import fcntl
 import json
 import os
-import shutil
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Callable, Iterator
+
+from worker.model_cache import BUILD_INFO, Log, ensure_built, is_complete, staging_dir
 
 TINY_MODEL_DIRNAME = "tiny-llama-pydoc-v1"
 FORMAT_VERSION = 1
@@ -68,118 +67,6 @@ LEARNING_RATE = 3e-3
 MIN_LR_FRACTION = 0.1
 TRAIN_THREADS = 2
 MAX_POSITIONS = 8192
-
-# Written last into the temporary folder; its presence marks a complete build.
-BUILD_INFO = "build_info.json"
-
-Log = Callable[[str], None]
-
-
-# --------------------------------------------------------------------------------------
-# Building and swapping folders safely (shared with worker.smollm2)
-# --------------------------------------------------------------------------------------
-
-def is_complete(folder: Path) -> bool:
-    """Whether ``folder`` holds a finished build (its info file is written last)."""
-    return (folder / BUILD_INFO).is_file()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _remove_stale_temps(out_dir: Path) -> None:
-    """Delete staging and set-aside folders left by builders that died (their pid is gone)."""
-    if not out_dir.parent.is_dir():
-        return
-    for entry in out_dir.parent.iterdir():
-        for prefix in (f".{out_dir.name}.tmp-", f".{out_dir.name}.old-"):
-            if entry.name.startswith(prefix) and entry.is_dir():
-                pid_text = entry.name[len(prefix):].split("-", 1)[0]
-                if pid_text.isdigit() and not _pid_alive(int(pid_text)):
-                    shutil.rmtree(entry, ignore_errors=True)
-
-
-def _make_readable(folder: Path) -> None:
-    """Give every saved file mode 0644 and the folder 0755.
-
-    transformers writes ``model.safetensors`` through a private temporary file (mode
-    0600); a model built as root while an image is made must stay readable by
-    whichever user later runs the worker.
-    """
-    folder.chmod(0o755)
-    for entry in folder.rglob("*"):
-        entry.chmod(0o755 if entry.is_dir() else 0o644)
-
-
-@contextlib.contextmanager
-def staging_dir(out_dir: Path) -> Iterator[Path]:
-    """A temporary sibling of ``out_dir``; on normal exit it replaces ``out_dir``.
-
-    The sibling lives on the same file system, so the final rename is atomic. If the
-    body raises, the temporary folder is deleted and ``out_dir`` is left untouched.
-    """
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
-    try:
-        yield tmp
-        _make_readable(tmp)
-        if out_dir.exists():
-            # A non-empty folder cannot be renamed over; move the old one aside first.
-            old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-            os.rename(out_dir, old)
-            os.rename(tmp, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive ``fcntl`` lock on ``path``, held for the ``with`` block.
-
-    The lock file itself is never deleted: deleting it would let a waiter lock an
-    unlinked file while a newcomer locks a fresh one, and both would build.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
-def ensure_built(target: Path, build: Callable[[Path], Path], *, force: bool = False,
-                 log: Log = print) -> Path:
-    """Return ``target``, calling ``build(target)`` under a lock if it is absent (or ``force``).
-
-    The lock file is ``<target>.lock`` next to ``target``. The check is repeated after
-    taking the lock, so a process that waited while another built does not build again.
-    """
-    target = Path(target)
-    if not force and is_complete(target):
-        return target
-    lock_path = target.parent / f"{target.name}.lock"
-    with file_lock(lock_path):
-        if not force and is_complete(target):
-            return target
-        _remove_stale_temps(target)
-        if target.exists() and not force:
-            log(f"{target} is incomplete; rebuilding it")
-        return build(target)
-
 
 # --------------------------------------------------------------------------------------
 # The recipe
