@@ -20,7 +20,7 @@ EXPECTED = [
     "09_testing_and_deployment",
 ]
 # The second parameter set: what a GPU run changes (device, dtype), on this CPU.
-SECOND = {"DEVICE": "cpu", "DTYPE": "bfloat16"}
+SECOND = {"DEVICE": "cpu", "DTYPE": "bfloat16", "COMPILE": True}  # COMPILE: lesson 7 only
 LESSONS = lessons()
 
 
