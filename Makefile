@@ -14,7 +14,8 @@ GPU    ?=
 # multi-GB CUDA build. A GPU pod keeps its own torch (GPU=1).
 TORCH_SPEC := $(if $(GPU),,torch==2.13.0)
 VENV_FLAGS := $(if $(GPU),--system-site-packages,)
-STAMP  := $(VENV)/.installed
+# A GPU set-up is a different install: its own stamp, so GPU=1 never reuses a CPU one.
+STAMP  := $(VENV)/.installed$(if $(GPU),-gpu,)
 
 # No model hub is reachable here: a wrong model name must fail at once, not hang.
 export HF_HUB_OFFLINE ?= 1
@@ -28,6 +29,8 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
+	@if [ -n "$(GPU)" ] && ! grep -q 'include-system-site-packages = true' $(VENV)/pyvenv.cfg; then \
+	  echo "$(VENV) was made without GPU=1 and holds the CPU torch: run 'make clean-venv' first"; exit 1; fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_SPEC) -e '.[lessons,test,smollm2]'
 	touch $(STAMP)

@@ -123,3 +123,14 @@ def test_limit_concurrency_caps_jobs_running_at_once():
         return first, running["max"]
 
     assert asyncio.run(main()) == (3, 2)
+
+
+def test_test_input_that_is_not_json_gets_a_one_line_reason_not_a_traceback():
+    done = worker("--test_input", "not json")
+    assert done.returncode == 2 and "not valid JSON" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_missing_model_folder_is_named_as_a_folder_not_as_a_hub_id(tmp_path):
+    missing = str(tmp_path / "no-such-folder")
+    done = worker("--test_input", json.dumps({"input": {"prompt": "x"}}), MODEL_NAME=missing, HF_HUB_OFFLINE="1")
+    assert done.returncode == 1 and "no such model folder" in done.stderr and "Repo id" not in done.stderr

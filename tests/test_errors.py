@@ -103,3 +103,19 @@ def test_unknown_error_in_the_handler_keeps_the_process_alive(monkeypatch, tiny_
     monkeypatch.undo()
     # the same process serves the next job normally
     assert "text" in handler({"id": "u-2", "input": {"prompt": "Hi", "max_tokens": 4, "temperature": 0}})
+
+
+@pytest.mark.parametrize("raw, loc, message", [
+    ("a string", "input", "input must be a JSON object"),
+    ({"prompt": "x", "messages": [{"role": "user", "content": "y"}]}, "input", "exactly one of"),
+])
+def test_validation_messages_speak_to_the_client_not_of_pydantic_internals(raw, loc, message):
+    try:
+        parse_request(raw)
+    except ValidationError as exc:
+        result = errors.classify(exc)
+    else:
+        pytest.fail("accepted")
+    (detail,) = result["details"]
+    assert detail["loc"] == loc and message in detail["msg"]
+    assert "Value error" not in result["error"] and "GenerationRequest" not in result["error"]

@@ -59,6 +59,7 @@ def _peek_args(argv: list[str]) -> argparse.Namespace:
 
 
 def _local_job(test_input: str | None) -> dict[str, Any] | None:
+    """The local test job; raises ValueError (a JSONDecodeError) when it is not JSON."""
     if test_input is not None:
         return json.loads(test_input)
     path = Path("test_input.json")
@@ -109,13 +110,18 @@ def main(argv: list[str] | None = None) -> int:
     on_platform = bool(os.environ.get("RUNPOD_WEBHOOK_GET_JOB")) or int(os.environ.get("RUNPOD_REALTIME_PORT", "0") or 0)
     local_job = None
     if args.test_input is not None or not (on_platform or args.rp_serve_api):
-        local_job = _local_job(args.test_input)
+        try:
+            local_job = _local_job(args.test_input)
+        except ValueError as exc:
+            print(f"worker: the test job is not valid JSON: {exc}", file=sys.stderr)
+            return 2
         if local_job is None:
             print("worker: no job to run: pass --test_input '{\"input\": {...}}' or write ./test_input.json "
                   "(or start it under a platform that sets RUNPOD_WEBHOOK_GET_JOB)", file=sys.stderr)
             return 1
         if not isinstance(local_job, dict) or local_job.get("input") is None:
-            print("worker: the test job has no 'input'", file=sys.stderr)
+            print("worker: the test job must be a JSON object with an 'input' key, "
+                  "e.g. '{\"input\": {\"prompt\": \"Hello\"}}'", file=sys.stderr)
             return 1
         local_job.setdefault("id", "local_test")
 

@@ -67,9 +67,17 @@ def _is_out_of_memory(exc: BaseException) -> bool:
     return bool(oom_types) and isinstance(exc, oom_types)
 
 
+def _message(err: dict[str, Any]) -> str:
+    # pydantic prefixes the messages of our own validators with "Value error, " and
+    # names the model class when the input is not an object: neither helps a client.
+    if err["type"] == "model_type":
+        return "input must be a JSON object"
+    return err["msg"].removeprefix("Value error, ")
+
+
 def _validation_details(exc: ValidationError) -> list[dict[str, Any]]:
     return [
-        {"loc": ".".join(str(p) for p in err["loc"]) or "input", "msg": err["msg"], "type": err["type"]}
+        {"loc": ".".join(str(p) for p in err["loc"]) or "input", "msg": _message(err), "type": err["type"]}
         for err in exc.errors(include_url=False, include_context=False, include_input=False)
     ]
 

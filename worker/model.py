@@ -49,6 +49,10 @@ def resolve_source(name: str, cache_root: Path) -> str:
     path = Path(name).expanduser()
     if path.is_dir():
         return str(path)
+    if name.startswith(("/", ".", "~")) or path.exists():
+        # a path, not a hub id: say so, instead of the hub's complaint about repo ids
+        raise ModelLoadError("no such model folder (MODEL_NAME is tiny, smollm2, "
+                             "an existing model folder, or a hub id such as Qwen/Qwen2.5-0.5B-Instruct)")
     return name
 
 
