@@ -82,6 +82,10 @@ def usage_text(server: EndpointServer) -> str:
     ])
 
 
+class CannotListen(Exception):
+    """The endpoint's socket could not be bound (the port is in use, ...)."""
+
+
 async def serve(config: EndpointConfig) -> None:
     server = EndpointServer(config)
     stop = asyncio.Event()
@@ -89,7 +93,11 @@ async def serve(config: EndpointConfig) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await server.start()
+        try:
+            await server.start()
+        except OSError as problem:
+            raise CannotListen(f"cannot listen on {config.host}:{config.port}: "
+                               f"{problem.strerror or problem}") from None
         print(usage_text(server), flush=True)
         if config.host not in ("127.0.0.1", "localhost", "::1"):
             print(f"warning: listening on {config.host}, not only on this machine; the "
@@ -109,5 +117,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(problem))
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(serve(config))
+    try:
+        asyncio.run(serve(config))
+    except CannotListen as problem:
+        print(f"local_endpoint: error: {problem}", file=sys.stderr, flush=True)
+        return 2
     return 0

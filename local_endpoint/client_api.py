@@ -166,8 +166,7 @@ async def stream(server: "EndpointServer", request: web.Request) -> web.Response
 
 async def cancel(server: "EndpointServer", request: web.Request) -> web.Response:
     job = _job_or_404(server, request)
-    server.store.cancel(job.id)
-    server.changed.notify()
+    server.store.cancel(job.id)  # a job made final wakes the waiters (_on_final)
     return web.json_response(job.status_body())
 
 
@@ -176,6 +175,5 @@ async def health(server: "EndpointServer", request: web.Request) -> web.Response
 
 
 async def purge_queue(server: "EndpointServer", request: web.Request) -> web.Response:
-    removed = server.store.purge_queue()
-    server.changed.notify()
+    removed = server.store.purge_queue()  # each cancelled job wakes the waiters
     return web.json_response({"removed": removed, "status": "completed"})

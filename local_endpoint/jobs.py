@@ -20,6 +20,15 @@ Contract:
   against the result) cannot turn a finished job back.
 - Every job that becomes final is passed once to ``on_final``.
 - Times are ``clock()`` seconds (``time.time`` by default): measured, never written in.
+  ``delayTime`` is from creation to the job's FIRST take (the time it waited before
+  any worker started it; a retry does not add the failed attempt's run time to it);
+  ``executionTime`` is from the take of the LAST attempt to the end.
+- A retried job (its worker was lost) keeps the stream chunks a ``/stream`` caller
+  already received, and the new attempt streams from the start again: a client sees
+  those chunks repeated. Chunks of the lost attempt that no caller received yet are
+  dropped.
+- A job forgotten after retention keeps only its timing fields (for ``timeline()``):
+  its input, output, error and chunks are released.
 """
 
 from __future__ import annotations
@@ -30,7 +39,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 IN_QUEUE = "IN_QUEUE"
 IN_PROGRESS = "IN_PROGRESS"
@@ -90,7 +99,12 @@ class Job:
 
     @property
     def taken_at(self) -> float | None:
+        """When the latest attempt was taken."""
         return self.attempts[-1].taken_at if self.attempts else None
+
+    @property
+    def first_taken_at(self) -> float | None:
+        return self.attempts[0].taken_at if self.attempts else None
 
     def for_worker(self) -> dict:
         """The job as the SDK worker receives it from job-take."""
@@ -99,8 +113,8 @@ class Job:
     def status_body(self) -> dict:
         """The body of /status, /runsync, /cancel and the webhook POST."""
         body: dict[str, Any] = {"id": self.id, "status": self.status}
-        if self.taken_at is not None:
-            body["delayTime"] = _ms(self.taken_at - self.created_at)
+        if self.first_taken_at is not None:
+            body["delayTime"] = _ms(self.first_taken_at - self.created_at)
         elif self.finished_at is not None:  # left the queue without running
             body["delayTime"] = _ms(self.finished_at - self.created_at)
         if self.taken_at is not None and self.finished_at is not None:
@@ -259,6 +273,11 @@ class JobStore:
                 job.status = IN_QUEUE
                 job.worker_id = None
                 job.output = _NOTHING
+                # The new attempt streams from the start: chunks of the lost attempt
+                # that no caller has received yet would be duplicates of it.
+                del job.chunks[job.chunks_sent:]
+                if not job.chunks:
+                    job.first_chunk_at = None
                 requeued.append(job)
             else:
                 job.error = (
@@ -271,6 +290,16 @@ class JobStore:
         for job in sorted(requeued, key=lambda j: j.created_at, reverse=True):
             self.queue.appendleft(job.id)
         return affected
+
+    def fail_lost(self, worker_id: str, job_id: str, reason: str) -> Job | None:
+        """Fail a running job whose worker no longer runs it and sent no result."""
+        job, _ = self._reporting(worker_id, job_id)
+        if job is None:
+            return None
+        job.error = reason
+        job.output = _NOTHING  # the latest progress is not a result
+        self._finish(job, FAILED, outcome="failed: the worker dropped it")
+        return job
 
     def fail_queued(self, reason: str) -> list[Job]:
         """Fail every queued job at once (the worker command cannot start)."""
@@ -307,7 +336,15 @@ class JobStore:
                 if j.finished_at is not None
                 and now - j.finished_at >= (sync_retention if j.sync else retention)]
         for job_id in gone:
-            del self.jobs[job_id]
+            job = self.jobs.pop(job_id)
+            # Whoever still holds the job (the server's timeline history) needs only
+            # its times: release what may be large.
+            job.input = None
+            job.extra = {}
+            job.output = _NOTHING
+            job.error = None
+            job.chunks = []
+            job.webhook = None
         return gone
 
     def in_queue(self) -> int:
@@ -315,10 +352,6 @@ class JobStore:
 
     def in_progress(self) -> int:
         return sum(1 for j in self.jobs.values() if j.status == IN_PROGRESS)
-
-    def running_on(self, worker_id: str) -> list[Job]:
-        return [j for j in self.jobs.values()
-                if j.status == IN_PROGRESS and j.worker_id == worker_id]
 
     def counts(self) -> dict:
         """The ``jobs`` part of /health."""
@@ -329,9 +362,6 @@ class JobStore:
             "inQueue": self.in_queue(),
             "retried": self.retried,
         }
-
-    def all(self) -> Iterable[Job]:
-        return self.jobs.values()
 
     # ---------------------------------------------------------------- private
     def _reporting(self, worker_id: str, job_id: str) -> tuple[Job | None, Ignored | None]:

@@ -10,8 +10,10 @@ Contract:
   nothing here is thread-safe, and nothing needs to be: one loop does everything.
 - The supervisor runs every ``TICK_S`` seconds and at once when poked. It notices
   exited workers and requeues their jobs (``JobStore.release_worker``), kills workers
-  silent for ``ping_timeout`` and workers not ready after ``startup_timeout``, ends
-  jobs past their execution timeout, forgets jobs past retention, and applies
+  silent for ``ping_timeout`` (external ones too, ready or not) and spawned workers
+  not ready after ``startup_timeout``, ends
+  jobs past their execution timeout, replaces workers still running a stopped job
+  ``drain_grace()`` s after the stop, forgets jobs past retention, and applies
   ``scaling.plan_scaling``. A worker command that exits before its first job-take
   ``max_start_failures`` times in a row fails the queued jobs with the end of its log.
 - Held requests wait on ``changed``, which is notified after every change of state.
@@ -45,6 +47,11 @@ TICK_S = 0.2
 LOG_TAIL_LINES = 20
 HISTORY_JOBS = 10_000  # jobs kept for timeline() after retention forgot them
 MAX_SPAWN_BACKOFF_S = 30
+LOST_JOB_PING_INTERVALS = 2  # a job taken this recently is never counted as lost
+LOST_JOB_PINGS = 2  # pings in a row without a job that make it lost
+LOST_JOB_ERROR = ("the worker no longer runs this job and its result never arrived "
+                  "(the SDK drops a result it cannot send, e.g. an output json.dumps "
+                  "cannot encode, such as a set, or one the server refused as too large)")
 
 
 class Signal:
@@ -258,6 +265,34 @@ class EndpointServer:
         self.changed.notify()
         return jobs
 
+    def drop_lost_jobs(self, worker: Worker, running: set[str], now: float) -> bool:
+        """Fail the jobs a worker's pings say it no longer runs; True if any failed.
+
+        The SDK drops a result it cannot send (``json.dumps`` raises on a set in the
+        output; a 413) and forgets the job: no result will ever arrive. A job counts
+        as lost once it was taken more than ``LOST_JOB_PING_INTERVALS`` ping intervals
+        ago and ``LOST_JOB_PINGS`` pings in a row have not listed it: a ping that
+        read the worker's job list before a take landed cannot count against it.
+        """
+        interval = max(1, self.config.ping_interval_ms // 1000)  # as the SDK rounds it
+        failed = False
+        for job_id in list(worker.jobs):
+            job = self.store.get(job_id)
+            if job is None or job_id in running or job.taken_at is None \
+                    or now - job.taken_at <= LOST_JOB_PING_INTERVALS * interval:
+                worker.missed_pings.pop(job_id, None)
+                continue
+            worker.missed_pings[job_id] = worker.missed_pings.get(job_id, 0) + 1
+            if worker.missed_pings[job_id] >= LOST_JOB_PINGS:
+                log.warning("job %s: %s no longer runs it and sent no result: FAILED",
+                            job_id, worker.id)
+                self.store.fail_lost(worker.id, job_id, LOST_JOB_ERROR)
+                failed = True
+        for job_id in list(worker.missed_pings):
+            if job_id not in worker.jobs:
+                del worker.missed_pings[job_id]
+        return failed
+
     def update_idle(self, worker: Worker) -> None:
         if worker.state == IDLE:
             if worker.idle_since is None:
@@ -273,6 +308,7 @@ class EndpointServer:
                 # The worker may still be running it: tell it, and count it busy
                 # until it reports the job gone (ping or job_in_progress=0).
                 worker.draining.add(job.id)
+                worker.stopped_at[job.id] = self.clock()
                 worker.stop_requests.append(job.id)
             self.update_idle(worker)
         if job.webhook and self._session is not None and not self.closing:
@@ -304,12 +340,17 @@ class EndpointServer:
         for worker in pool.live():
             if worker.state == STOPPING:
                 continue
-            if worker.state == INITIALIZING:
-                if not worker.external and now - worker.spawned_at > cfg.startup_timeout:
+            if worker.state == INITIALIZING and not worker.external:
+                if now - worker.spawned_at > cfg.startup_timeout:
                     pool.kill(worker, f"was not ready {cfg.startup_timeout:g} s after it started")
                     changed = True
                 continue
-            silent = now - (worker.last_seen_at or worker.ready_at)
+            # An external worker that never took a job (an unknown id that made one
+            # request) would otherwise count toward max_workers forever.
+            if self._overran_stop(worker, now):
+                changed = True
+                continue
+            silent = now - (worker.last_seen_at or worker.ready_at or worker.spawned_at)
             # A held long-poll proves nothing about a frozen process: once a worker
             # pings, only pings and new requests count. One that never pings (not the
             # SDK) is alive while it holds a request open.
@@ -329,11 +370,37 @@ class EndpointServer:
         if changed:
             self.changed.notify()
 
+    def drain_grace(self) -> float:
+        """How long a worker may go on running a job after it was told to stop it."""
+        return self.config.stop_grace + 2 * max(1, self.config.ping_interval_ms // 1000)
+
+    def _overran_stop(self, worker: Worker, now: float) -> bool:
+        """Replace a worker still running a cancelled or timed-out job after the grace.
+
+        The SDK stops a job by cancelling its asyncio task, which cannot interrupt a
+        sync handler: the worker would be held (counted busy) for as long as the
+        handler runs. The platform replaces such a worker; so does this endpoint.
+        """
+        for job_id in list(worker.stopped_at):
+            if job_id not in worker.draining:
+                del worker.stopped_at[job_id]
+        if not worker.stopped_at:
+            return False
+        overdue = now - min(worker.stopped_at.values())
+        if overdue <= self.drain_grace():
+            return False
+        job_id = min(worker.stopped_at, key=worker.stopped_at.get)
+        self.pool.request_stop(worker, f"still ran stopped job {job_id} {overdue:.1f} s "
+                                       f"after it was told to stop it (a sync handler "
+                                       f"cannot be interrupted)")
+        return True
+
     def _worker_gone(self, worker: Worker, reason: str | None = None) -> None:
         reason = reason or worker.exit_reason or "exited"
         affected = self.store.release_worker(worker.id, reason)
         worker.jobs.clear()
         worker.draining.clear()
+        worker.stopped_at.clear()
         worker.stop_requests.clear()
         for job in affected:
             log.warning("job %s: %s %s; now %s", job.id, worker.id, reason, job.status)

@@ -18,7 +18,9 @@ templates handed to workers are in ``worker_env.webhook_templates``; the SDK add
                                      (``output``, ``error``, ``stopPod``).
 ``POST job-stream/{worker}/{job}``   Body ``{"output": chunk}``: one stream chunk.
 ``GET ping/{worker}``                Heartbeat; ``job_id`` lists the jobs the
-                                     worker still runs.
+                                     worker still runs (absent: none). A job taken
+                                     over 2 ping intervals ago that 2 pings in a row
+                                     leave out is FAILED: its result was lost.
 ===================================  ==============================================
 
 A report on a job that is final, not this worker's, or unknown is answered 200
@@ -171,13 +173,20 @@ async def job_stream(server: "EndpointServer", request: web.Request,
 
 async def ping(server: "EndpointServer", request: web.Request,
                worker: Worker) -> web.Response:
-    worker.last_ping_at = server.clock()
+    now = server.clock()
+    worker.last_ping_at = now
     if request.query.get("status") == "unhealthy":
         log.warning("%s reports itself unhealthy: %s: %s", worker.id,
                     request.query.get("check"), request.query.get("reason"))
+    # The SDK's heartbeat lists the jobs in its in-progress set (job_id absent when
+    # empty). A job enters that set only after its job-take answer arrives and
+    # leaves it only after its result POST was answered, so a ping that reads the
+    # set just before a take lands can miss a job that is running.
+    running = set(filter(None, request.query.get("job_id", "").split(",")))
     if worker.draining:
-        running = set(filter(None, request.query.get("job_id", "").split(",")))
         worker.draining &= running
         server.update_idle(worker)
+        server.changed.notify()
+    if server.drop_lost_jobs(worker, running, now):
         server.changed.notify()
     return web.Response(status=200)

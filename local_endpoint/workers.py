@@ -9,6 +9,11 @@ Contract:
 - ``request_stop(worker, reason)`` sends SIGTERM to the group; ``reap()`` notices
   exits, sends SIGKILL to the group once the grace period is over, and, when the
   main process has exited, SIGKILL to whatever is left of its group.
+- On Linux a spawned worker gets SIGKILL when the endpoint's loop thread (the thread
+  that spawns every worker, alive until the endpoint has stopped its workers) dies,
+  so an endpoint killed uncleanly (SIGKILL) does not leave its workers running
+  (``PR_SET_PDEATHSIG``). The SDK's heartbeat process, forked later by the worker,
+  does not inherit it.
 - Workers that were not spawned here (a handler started by hand with the webhook
   variables) are "external": tracked the same way, but have no process to stop.
 - ``Worker.state`` is derived, never stored: INITIALIZING from spawn to the first
@@ -18,10 +23,12 @@ Contract:
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +60,8 @@ class Worker:
     jobs: set[str] = field(default_factory=set)  # jobs assigned and running
     draining: set[str] = field(default_factory=set)  # stopped jobs it may still run
     stop_requests: list[str] = field(default_factory=list)  # for its job-stop poll
+    missed_pings: dict[str, int] = field(default_factory=dict)  # job id -> pings in a row without it
+    stopped_at: dict[str, float] = field(default_factory=dict)  # draining job id -> when stopped
     idle_since: float | None = None
     stopping_since: float | None = None
     stop_reason: str | None = None
@@ -138,6 +147,31 @@ def live_group_members(pgid: int) -> list[int]:
     return members
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent_hook():
+    """A ``preexec_fn`` giving the child SIGKILL when the spawning thread ends (Linux).
+
+    ``PR_SET_PDEATHSIG`` fires when the *thread* that forked the child exits, so
+    workers must be spawned only from the endpoint's long-lived loop thread.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def hook() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return hook
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
@@ -198,6 +232,7 @@ class WorkerPool:
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, heartbeat included
+                preexec_fn=_die_with_parent_hook(),
             )
         worker = Worker(id=worker_id, spawned_at=self.clock(), process=process,
                         log_path=log_path)

@@ -64,3 +64,18 @@ def test_cli_prints_working_client_code_and_stops_its_workers_on_sigterm(monkeyp
                 os.killpg(worker_pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_a_port_in_use_is_a_one_line_error_and_exit_code_2():
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cli = subprocess.run(
+            [sys.executable, "-m", "local_endpoint", "--port", str(port), "--max-workers", "0"],
+            cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 2
+    assert "Traceback" not in cli.stderr
+    [line] = cli.stderr.strip().splitlines()
+    assert f"cannot listen on 127.0.0.1:{port}" in line

@@ -68,6 +68,12 @@ class FakeWorker:
     def chunk(self, job_id: str, value) -> dict:
         return self._post(self.stream_url, job_id, {"output": value})
 
+    def ping(self, *job_ids: str) -> None:
+        params = {"runpod_version": "1.12.0"}
+        if job_ids:  # the SDK leaves job_id out when it runs nothing
+            params["job_id"] = ",".join(job_ids)
+        self.session.get(self.ping_url, params=params, timeout=30).raise_for_status()
+
 
 @pytest.fixture
 def ep(local_endpoint_factory):
@@ -313,3 +319,28 @@ def test_asyncio_endpoint_health_purge_and_cancel(ep):
             return await second.status()
 
     assert asyncio.run(scenario()) == "CANCELLED"
+
+
+def test_a_job_missing_from_two_pings_long_after_its_take_fails_and_frees_the_worker(ep):
+    worker = FakeWorker(ep)
+    job = ep.endpoint().run({"n": 1})
+    assert worker.take()["id"] == job.job_id
+    worker.ping()  # just taken: a ping may have read the job list before the take
+    worker.ping()
+    assert job.status() == "IN_PROGRESS"
+    for _ in range(5):  # more than 2 ping intervals (1 s) since the take
+        time.sleep(0.5)
+        worker.ping(job.job_id)  # listed: still running
+    worker.ping()
+    assert job.status() == "IN_PROGRESS"  # one miss is not enough
+    worker.ping()
+    assert job.status() == "FAILED"
+    body = job.rp_client.get(f"{ep.endpoint_id}/status/{job.job_id}")
+    assert "its result never arrived" in body["error"]
+    assert ep.health()["workers"]["running"] == 0
+
+
+def test_an_unknown_worker_that_never_takes_a_job_is_dropped_after_the_ping_timeout(ep):
+    FakeWorker(ep, "ghost").ping()
+    assert ep.health()["workers"]["initializing"] == 1
+    ep.wait_for(lambda h: h["workers"]["initializing"] == 0, timeout=20)

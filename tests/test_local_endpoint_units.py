@@ -167,6 +167,65 @@ def test_results_are_forgotten_after_retention():
     assert store.get(async_job.id) is None and store.completed == 2
 
 
+def test_a_retried_job_does_not_replay_undelivered_chunks_of_the_lost_attempt():
+    store, _, _ = make_store()
+    job = store.submit(1)
+    store.take("w1")
+    store.record_chunk("w1", job.id, "a")
+    assert store.next_chunks(job) == ["a"]  # delivered: repeated after a retry
+    store.record_chunk("w1", job.id, "b")  # never delivered: dropped
+    store.release_worker("w1", "was killed by SIGKILL")
+    store.take("w2")
+    store.record_chunk("w2", job.id, "a")
+    store.record_chunk("w2", job.id, "b")
+    assert store.next_chunks(job) == ["a", "b"]
+
+
+def test_a_retried_job_without_delivered_chunks_forgets_its_first_chunk_time():
+    store, clock, _ = make_store()
+    job = store.submit(1)
+    store.take("w1")
+    store.record_chunk("w1", job.id, "a")
+    store.release_worker("w1", "was killed by SIGKILL")
+    assert job.chunks == [] and job.first_chunk_at is None
+
+
+def test_a_job_past_retention_releases_its_input_output_and_chunks():
+    store, clock, _ = make_store()
+    job = store.submit({"big": "x" * 1000}, extra={"policy": {}})
+    store.take("w1")
+    store.record_chunk("w1", job.id, "chunk")
+    store.record_result("w1", job.id, {"output": "y" * 1000})
+    clock.now += 1801
+    assert store.drop_expired(retention=1800, sync_retention=60) == [job.id]
+    assert job.input is None and job.chunks == [] and job.extra == {}
+    assert "output" not in job.status_body()
+    assert job.finished_at is not None and job.attempts  # timing is kept
+
+
+def test_delay_time_of_a_retried_job_ends_at_its_first_take():
+    store, clock, _ = make_store()
+    job = store.submit(1)
+    clock.now += 1.0
+    store.take("w1")
+    clock.now += 5.0  # the lost attempt runs
+    store.release_worker("w1", "was killed by SIGKILL")
+    store.take("w2")
+    clock.now += 0.5
+    store.record_result("w2", job.id, {"output": 1})
+    body = job.status_body()
+    assert (body["delayTime"], body["executionTime"]) == (1000, 500)
+
+
+def test_a_lost_job_fails_and_frees_its_worker_only_from_its_worker():
+    store, _, finals = make_store()
+    job = store.submit(1)
+    store.take("w1")
+    assert store.fail_lost("w2", job.id, "lost") is None and job.status == IN_PROGRESS
+    assert store.fail_lost("w1", job.id, "lost") is job
+    assert job.status == FAILED and job.error == "lost" and finals == [job]
+
+
 def test_status_body_times_are_milliseconds():
     store, clock, _ = make_store()
     job = store.submit(1)

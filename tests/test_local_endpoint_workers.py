@@ -210,3 +210,90 @@ def test_a_worker_that_ignores_sigterm_is_killed_after_the_grace_period(
     assert live_group_members(worker["pid"]) == []
     [stopped] = ep.workers()  # the reports outlive the endpoint
     assert stopped["returncode"] == -signal.SIGKILL
+
+
+UNSENDABLE_RESULT = """
+import runpod
+def handler(job):
+    if job["input"].get("bad"):
+        return {"x": {1, 2}}  # a set: the SDK's json.dumps fails and it drops the result
+    return {"ok": True}
+runpod.serverless.start({"handler": handler})
+"""
+
+
+def test_a_job_whose_result_never_arrives_fails_once_pings_stop_listing_it(
+        local_endpoint_factory, tmp_path):
+    script = tmp_path / "unsendable.py"
+    script.write_text(UNSENDABLE_RESULT)
+    ep = local_endpoint_factory([sys.executable, str(script)], max_workers=1,
+                                execution_timeout=0, idle_timeout=1.0)
+    endpoint = ep.endpoint()
+    job = endpoint.run({"bad": True})
+    wait_until(lambda: job.status() == "FAILED", timeout=60, what="the lost job failed")
+    body = status_body(ep, job)
+    assert "its result never arrived" in body["error"]
+    # The worker is free again: the next job runs, then the endpoint scales to zero.
+    assert endpoint.run_sync({"bad": False}, timeout=60) == {"ok": True}
+    wait_until(lambda: ep.workers() == [] or all(w["state"] == "exited" for w in ep.workers()),
+               timeout=60, what="scale to zero")
+
+
+ENDPOINT_HOST = """
+import json, sys, time
+from local_endpoint import LocalEndpoint
+ep = LocalEndpoint([sys.executable, sys.argv[1]], min_workers=1).start()
+ep.wait_for(lambda h: h["workers"]["idle"] == 1, timeout=60)
+print(json.dumps([w["pid"] for w in ep.workers()]), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux")
+def test_workers_die_with_an_endpoint_that_is_killed_uncleanly(tmp_path):
+    import json
+    import subprocess
+    host = tmp_path / "host.py"
+    host.write_text(ENDPOINT_HOST)
+    process = subprocess.Popen([sys.executable, str(host), str(HANDLERS / "echo.py")],
+                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    [pid] = json.loads(process.stdout.readline())
+    try:
+        process.kill()
+        process.wait(timeout=10)
+        # The worker's main process dies with the endpoint (its heartbeat process,
+        # forked by the SDK, does not inherit the death signal: it sleeps between pings).
+        wait_until(lambda: pid not in live_group_members(pid), timeout=20,
+                   what="the worker process ended")
+    finally:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.kill()
+
+
+SYNC_SLEEPER = """
+import time, runpod
+def handler(job):
+    print(f"sleeper: job {job['id']} started", flush=True)
+    time.sleep(job["input"]["seconds"])  # sync: cancelling its task cannot stop it
+    return {"slept": job["input"]["seconds"]}
+runpod.serverless.start({"handler": handler})
+"""
+
+
+def test_a_sync_handler_that_ignores_a_cancel_is_replaced_and_the_queue_moves_on(
+        local_endpoint_factory, tmp_path):
+    script = tmp_path / "sleeper.py"
+    script.write_text(SYNC_SLEEPER)
+    ep = local_endpoint_factory([sys.executable, str(script)], max_workers=1,
+                                stop_grace=1.0, idle_timeout=30)
+    endpoint = ep.endpoint()
+    stuck = endpoint.run({"seconds": 300})
+    wait_until(lambda: f"job {stuck.job_id} started" in ep.worker_logs().get("worker-1", ""),
+               60, "handler started")
+    assert stuck.cancel()["status"] == "CANCELLED"
+    assert endpoint.run_sync({"seconds": 0}, timeout=90) == {"slept": 0}
+    workers = {w["id"]: w for w in ep.workers()}
+    assert "cannot be interrupted" in (workers["worker-1"]["exit_reason"] or "")
