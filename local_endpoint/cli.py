@@ -36,8 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("--worker-command", help="the worker to run, as a shell-like string "
                                  "(default: this Python with -m worker)")
     add("--worker-cwd", help="directory workers start in (default: the current one)")
-    add("--min-workers", type=int, default=defaults.min_workers)
-    add("--max-workers", type=int, default=defaults.max_workers)
+    add("--min-workers", type=int, default=defaults.min_workers,
+        help="workers kept running even when idle (default: %(default)s)")
+    add("--max-workers", type=int, default=defaults.max_workers,
+        help="most workers it runs at once, at least 1 (default: %(default)s)")
     add("--idle-timeout", type=float, default=defaults.idle_timeout,
         help="seconds an idle worker above --min-workers lives (default: %(default)s)")
     add("--max-retries", type=int, default=defaults.max_retries,
@@ -111,6 +113,9 @@ async def serve(config: EndpointConfig) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.max_workers < 1:
+        # the CLI prints no worker key, so no worker could ever join by hand
+        parser.error("--max-workers must be at least 1: with 0 no worker would ever take a job")
     try:
         config = config_from_args(args)
     except ValueError as problem:

@@ -79,3 +79,9 @@ def test_a_port_in_use_is_a_one_line_error_and_exit_code_2():
     assert "Traceback" not in cli.stderr
     [line] = cli.stderr.strip().splitlines()
     assert f"cannot listen on 127.0.0.1:{port}" in line
+
+
+def test_max_workers_below_one_is_refused_with_a_reason():
+    done = subprocess.run([sys.executable, "-m", "local_endpoint", "--max-workers", "0"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "--max-workers must be at least 1" in done.stderr
