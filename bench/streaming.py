@@ -5,7 +5,7 @@ for the same ``max_tokens``:
 - plain ``model.generate`` (no streamer), in this process: the ceiling;
 - this worker's streaming handler in this process (``async_handler``, ``stream: true``);
 - end to end through the local endpoint to the client, polling ``/stream`` with
-  ``worker.client.stream_outputs`` (no sleeps of its own);
+  ``worker.client.stream_outputs`` (asks again at once after every chunk);
 - end to end with the SDK's ``Job.stream()`` (it sleeps 1 s before every poll).
 Tokens per second is completion tokens over the time from the request to the client
 holding its last chunk. Time to

@@ -8,11 +8,17 @@ using only its public objects (``Job.rp_client``, ``Job.endpoint_id``, ``Job.job
   ``error``), and ``job_error(job)`` the failed job's structured error (a job the
   platform timed out, TIMED_OUT, is a retryable TIMEOUT).
 - ``Job.stream()`` sleeps a whole second before every ``/stream`` poll, so the first
-  chunk arrives after at least 1 s and the rest in one batch per second:
-  ``stream_outputs(job)`` polls with no sleep of its own and relies on the server
-  holding ``/stream`` until there is something new (RunPod and ``local_endpoint``
-  both do), so chunks arrive as they are made. It yields each chunk's output, as
-  ``Job.stream()`` does, and stops on every final status, CANCELLED included.
+  chunk arrives after at least 1 s and the rest in one batch per second; and it stops
+  only on COMPLETED, FAILED or TIMED_OUT (``FINAL_STATES`` in
+  ``runpod/endpoint/helpers.py`` lacks CANCELLED), so it polls a cancelled job forever.
+  ``stream_outputs(job)`` asks again at once after an answer that brought chunks, and
+  waits ``poll_interval`` (default 0.05 s) only after one that brought none.
+  ``local_endpoint`` holds ``/stream`` open until there is something new (or a few
+  seconds pass, under the SDK client's 10 s GET timeout), so chunks arrive as they are
+  made; whether RunPod's ``/stream`` holds the request is not verified here, and the
+  pause keeps a server that answers at once from being polled in a tight loop. It
+  yields each chunk's output, as ``Job.stream()`` does, and stops on every final
+  status, CANCELLED included.
 - ``text_of(output)`` is the text of a finished job's output: this worker's output is
   the list of what its handler yielded (one result, or a stream's chunks).
 
@@ -46,16 +52,21 @@ def job_error(job: Any) -> dict[str, Any] | None:
     return parse_job_error(body.get("error") or f"the job ended {status}")
 
 
-def stream_outputs(job: Any, *, poll_interval: float = 0.0, timeout: float = 600.0) -> Iterator[Any]:
-    """Each streamed chunk's output as it arrives; see the module docstring."""
+def stream_outputs(job: Any, *, poll_interval: float = 0.05, timeout: float = 600.0) -> Iterator[Any]:
+    """Each streamed chunk's output as it arrives; see the module docstring.
+
+    ``poll_interval`` is the pause after a ``/stream`` answer that brought no chunk;
+    after one that did, the next request goes out at once.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         body = job.rp_client.get(f"{job.endpoint_id}/stream/{job.job_id}")
-        for part in body.get("stream", []):
+        parts = body.get("stream") or []
+        for part in parts:
             yield part["output"]
-        if body.get("status") in FINAL and not body.get("stream"):
+        if body.get("status") in FINAL and not parts:
             return
-        if poll_interval:
+        if not parts and poll_interval > 0:
             time.sleep(poll_interval)
     raise TimeoutError(f"job {job.job_id} still streaming after {timeout} s")
 

@@ -7,7 +7,9 @@ Input (``job["input"]``):
 - ``{"example": "stages", "as_written": true}``: the same, but the first update is the
   source's three-argument call ``progress_update(job, 10, "Preprocessing input...")``.
 - ``{"example": "items", "items": N, "delay": s}``: "Long-Running Jobs": after each
-  item, ``progress_update(job, int((i + 1) / total * 100))``; returns right after.
+  item, ``progress_update(job, int((i + 1) / total * 100))``; returns right after,
+  the source's ``{"results": [...], "total_processed": N}`` (item i's result is
+  ``"item i done"``).
 
 ``runpod.serverless.progress_update`` starts a thread per call, so an update may
 reach the endpoint after the result. Importing this file starts nothing;
@@ -27,10 +29,12 @@ async def handler(job):
     delay = float(job_input.get("delay", 0.05))
     if job_input.get("example", "stages") == "items":
         total = int(job_input.get("items", 5))
+        results = []
         for i in range(total):
             await asyncio.sleep(delay)  # "process(item)"
+            results.append(f"item {i} done")
             runpod.serverless.progress_update(job, int((i + 1) / total * 100))
-        return {"total_processed": total}
+        return {"results": results, "total_processed": total}
     for n, (percent, message) in enumerate(STAGES):
         if n == 0 and job_input.get("as_written"):
             runpod.serverless.progress_update(job, percent, message)  # as the source writes it
