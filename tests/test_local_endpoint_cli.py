@@ -73,7 +73,7 @@ def test_a_port_in_use_is_a_one_line_error_and_exit_code_2():
         taken.listen()
         port = taken.getsockname()[1]
         cli = subprocess.run(
-            [sys.executable, "-m", "local_endpoint", "--port", str(port), "--max-workers", "0"],
+            [sys.executable, "-m", "local_endpoint", "--port", str(port), "--min-workers", "0"],
             cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert cli.returncode == 2
     assert "Traceback" not in cli.stderr
