@@ -17,7 +17,6 @@ Usage: python bench/cold_start.py [--quick]
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -52,6 +51,7 @@ def floor(path: str) -> dict:
 
 def via_endpoint(command: list[str], env: dict[str, str]) -> dict:
     from local_endpoint import LocalEndpoint
+    from worker.logs import split_log
 
     with LocalEndpoint(command, min_workers=0, max_workers=1, idle_timeout=3600, install=False,
                        worker_env={"RUNPOD_LOG_LEVEL": "ERROR", **env}) as ep:
@@ -61,12 +61,12 @@ def via_endpoint(command: list[str], env: dict[str, str]) -> dict:
     (worker,) = timeline["workers"]
     (job,) = timeline["jobs"]
     out = {"ready_s": worker["ready"] - worker["spawned"], "first_job_s": job["finished"] - worker["spawned"]}
-    for line in logs.splitlines():
-        if line.startswith("{") and '"model.loaded"' in line:
-            rec = json.loads(line)
+    records, _ = split_log(logs)
+    for rec in records:
+        if rec.get("message") == "model.loaded":
             out.update({k: rec[k] for k in ("imports_s", "weights_s", "warmup_s")})
-        if line.startswith("{") and '"worker.ready"' in line:
-            out["startup_s"] = json.loads(line)["startup_s"]
+        if rec.get("message") == "worker.ready":
+            out["startup_s"] = rec["startup_s"]
     return out
 
 

@@ -76,6 +76,16 @@ def test_a_model_that_cannot_load_stops_the_worker_at_start_with_the_reason(tmp_
     assert done.returncode == 1 and "no-such-org/no-such-model" in done.stderr
 
 
+def test_help_lists_the_modes_and_every_setting_and_loads_nothing():
+    done = worker("--help", MODEL_NAME="no-such-org/no-such-model")   # would fail if it tried to load
+    assert done.returncode == 0 and done.stderr == ""
+    assert "--test_input" in done.stdout and "--rp_serve_api" in done.stdout
+    from worker.config import Settings
+    for variable in ("MODEL_NAME", "DEVICE", "DTYPE", "MAX_CONCURRENCY", "BATCH_SIZE", "JOB_TIMEOUT_S", "LOG_FORMAT"):
+        assert f"| {variable} " in done.stdout
+    assert len([line for line in done.stdout.splitlines() if line.startswith("| ")]) == len(Settings.__dataclass_fields__) + 1
+
+
 def test_a_bad_setting_stops_the_worker_before_anything_loads():
     done = worker("--test_input", "{}", DEVICE="tpu")
     assert done.returncode == 2 and "DEVICE" in done.stderr

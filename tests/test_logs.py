@@ -12,7 +12,7 @@ import logging
 import pytest
 
 from worker.config import Settings, use_settings
-from worker.logs import REDACTED, configure_logging, log_event, redact
+from worker.logs import REDACTED, configure_logging, log_event, redact, split_log
 
 
 @pytest.fixture
@@ -99,3 +99,10 @@ def test_text_format_for_terminals(settings):
     log_event("job.done", job_id="t-1", level=logging.WARNING)
     configure_logging(settings)
     assert buf.getvalue().startswith("WARNING| worker | job.done | job_id=t-1")
+
+
+def test_a_log_read_back_splits_json_records_from_other_lines():
+    text = '{"message": "job.done", "job_id": "j1"}\nFinished.\n[1, 2]\n{not json\n{"message": "worker.ready"}'
+    records, other = split_log(text)
+    assert [r["message"] for r in records] == ["job.done", "worker.ready"]
+    assert other == ["Finished.", "[1, 2]", "{not json"]   # JSON that is not an object is not a record

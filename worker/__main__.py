@@ -20,6 +20,8 @@ Contract:
   it, so this runs the job through the SDK's own ``run_job_generator`` (what the
   production loop uses), prints each chunk as it arrives, then the job's final
   ``output`` as the platform would return it, and exits 0 (COMPLETED) or 1 (FAILED).
+- ``-h`` / ``--help`` prints the modes and the settings (the table in ``worker.config``)
+  and exits 0, loading nothing.
 """
 
 from __future__ import annotations
@@ -92,9 +94,33 @@ async def _run_local(job: dict[str, Any]) -> int:
     return 0
 
 
+def usage() -> str:
+    """What ``--help`` prints: the ways to start the worker, then its settings."""
+    import worker.config
+
+    doc = worker.config.__doc__ or ""   # None under python -OO
+    table = ("| variable" + doc.split("| variable", 1)[1].split("\n\n", 1)[0].rstrip()
+             if "| variable" in doc else "see the table at the top of worker/config.py")
+    return "\n".join([
+        "usage: python -m worker [--test_input JSON] [the runpod SDK's flags]",
+        "",
+        "Starts the RunPod serverless worker: loads the model once, then takes jobs.",
+        "  on RunPod (RUNPOD_WEBHOOK_GET_JOB set)   takes jobs from the endpoint's queue",
+        "  --test_input JSON (or ./test_input.json) runs that one job, prints each chunk and the output",
+        "  --rp_serve_api [--rp_api_port N]        the SDK's own local test server",
+        "Other SDK flags (--rp_log_level, ...) pass through to runpod.serverless.start.",
+        "",
+        "Settings, from environment variables:",
+        table,
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     faulthandler.enable()  # a crash in native code still leaves a Python traceback in the logs
     argv = sys.argv[1:] if argv is None else argv
+    if "-h" in argv or "--help" in argv:
+        print(usage())
+        return 0
     try:
         settings = Settings.from_env()
     except ValueError as exc:

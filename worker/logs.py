@@ -14,6 +14,8 @@ Contract:
   strings (``Bearer ...``, RunPod ``rpa_...``, Hugging Face ``hf_...``, ``sk-...``)
   are masked in any text. Prompts are not logged unless ``LOG_PROMPTS=1`` (the
   handler decides that; this module only redacts).
+- ``split_log(text)`` reads a log back: the JSON records (as dicts) and, apart,
+  every other line (the SDK's own plain-text lines, tracebacks, ...).
 """
 
 from __future__ import annotations
@@ -117,3 +119,18 @@ def log_event(event: str, *, level: int = logging.INFO, logger: logging.Logger |
     """Log ``event`` with ``fields`` as structured keys."""
     clean = {("field_" + k if k in _RESERVED else k): v for k, v in fields.items()}
     (logger or get_logger()).log(level, event, extra=clean)
+
+
+def split_log(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The JSON object lines of ``text`` as dicts, and the lines that are not (in order)."""
+    records, other = [], []
+    for line in text.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict):
+            records.append(record)
+        else:
+            other.append(line)
+    return records, other
