@@ -88,6 +88,12 @@ class EndpointConfig:
     def replace(self, **changes) -> "EndpointConfig":
         return dataclasses.replace(self, **changes)
 
+    @property
+    def ping_interval_s(self) -> int:
+        """The seconds the SDK's heartbeat really waits between pings: it rounds
+        ``RUNPOD_PING_INTERVAL`` (ms) down to whole seconds."""
+        return max(1, self.ping_interval_ms // 1000)
+
     def _check(self) -> None:
         def fail(name: str, why: str) -> None:
             raise ValueError(f"EndpointConfig.{name}: {why} (got {getattr(self, name)!r})")

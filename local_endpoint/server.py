@@ -274,7 +274,7 @@ class EndpointServer:
         ago and ``LOST_JOB_PINGS`` pings in a row have not listed it: a ping that
         read the worker's job list before a take landed cannot count against it.
         """
-        interval = max(1, self.config.ping_interval_ms // 1000)  # as the SDK rounds it
+        interval = self.config.ping_interval_s
         failed = False
         for job_id in list(worker.jobs):
             job = self.store.get(job_id)
@@ -345,11 +345,11 @@ class EndpointServer:
                     pool.kill(worker, f"was not ready {cfg.startup_timeout:g} s after it started")
                     changed = True
                 continue
-            # An external worker that never took a job (an unknown id that made one
-            # request) would otherwise count toward max_workers forever.
             if self._overran_stop(worker, now):
                 changed = True
                 continue
+            # spawned_at: an external worker that never took a job (an unknown id that
+            # made one request) would otherwise count toward max_workers forever.
             silent = now - (worker.last_seen_at or worker.ready_at or worker.spawned_at)
             # A held long-poll proves nothing about a frozen process: once a worker
             # pings, only pings and new requests count. One that never pings (not the
@@ -372,7 +372,7 @@ class EndpointServer:
 
     def drain_grace(self) -> float:
         """How long a worker may go on running a job after it was told to stop it."""
-        return self.config.stop_grace + 2 * max(1, self.config.ping_interval_ms // 1000)
+        return self.config.stop_grace + 2 * self.config.ping_interval_s
 
     def _overran_stop(self, worker: Worker, now: float) -> bool:
         """Replace a worker still running a cancelled or timed-out job after the grace.
