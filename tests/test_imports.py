@@ -9,8 +9,9 @@ import subprocess
 import sys
 
 MODULES = ["worker", "worker.config", "worker.schema", "worker.errors", "worker.logs", "worker.memory",
-           "worker.progress", "worker.model", "worker.generation", "worker.batching", "worker.sdk", "worker.client", "worker.handler", "worker.__main__",
-           "worker.tiny_model", "worker.smollm2", "worker.model_cache", "worker.prefetch"]
+           "worker.progress", "worker.model", "worker.generation", "worker.batching", "worker.sdk", "worker.handler", "worker.__main__",
+           "demo_models", "demo_models.tiny", "demo_models.smollm2", "demo_models.cache", "demo_models.prefetch",
+           "lessons.client", "lessons.inprocess", "lessons.concurrency"]
 
 PROBE = """
 import importlib, os, sys, threading
