@@ -15,7 +15,7 @@ Contract:
   timings of each start-up phase (imports, weights, warm-up). Failures raise
   ``worker.errors.ModelLoadError`` naming the source.
 - ``get_model(settings)`` loads on first call and returns the same object afterwards
-  (thread-safe); ``unload_model()`` drops it. Importing this module imports neither
+  (thread-safe); it lives as long as the process. Importing this module imports neither
   torch nor transformers: they load inside ``load_model``.
 """
 
@@ -120,12 +120,6 @@ class LoadedModel:
         pad = self.tokenizer.pad_token_id
         return pad if pad is not None else next(iter(self.eos_token_ids), None)
 
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "device": self.device, "dtype": self.dtype,
-                "context_length": self.context_length,
-                "parameters": sum(p.numel() for p in self.model.parameters()),
-                "chat_template": self.has_chat_template, "timings": dict(self.timings)}
-
 
 def load_model(settings: Settings) -> LoadedModel:
     """Load, place and warm up the model named by ``settings``; see the docstring."""
@@ -205,16 +199,3 @@ def is_loaded() -> bool:
     """Whether ``get_model`` would return without loading."""
     return _MODEL is not None
 
-
-def set_model(lm: LoadedModel | None) -> None:
-    """Install a model loaded elsewhere (lessons that compare models use this)."""
-    global _MODEL
-    with _MODEL_LOCK:
-        old, _MODEL = _MODEL, lm
-    if old is not None and old is not lm and old.batcher is not None:
-        old.batcher.close()
-
-
-def unload_model() -> None:
-    """Drop the process's model so that its memory can be freed."""
-    set_model(None)
