@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from worker import memory
-from worker.config import Settings
+from worker.config import Settings, get_settings
 from worker.errors import ModelLoadError
 from worker.logs import log_event
 
@@ -187,7 +187,7 @@ def get_model(settings: Settings | None = None, *, freeze: bool = True) -> Loade
     if _MODEL is None:
         with _MODEL_LOCK:
             if _MODEL is None:
-                _MODEL = load_model(settings or Settings.from_env())
+                _MODEL = load_model(settings if settings is not None else get_settings())
                 if freeze:
                     # What is alive now lives as long as the process: keep the per-job
                     # collection from scanning it again and again.
