@@ -123,6 +123,8 @@ class LoadedModel:
 
 def load_model(settings: Settings) -> LoadedModel:
     """Load, place and warm up the model named by ``settings``; see the docstring."""
+    # Before the heavy imports: a model that is not there fails at once.
+    source = resolve_source(settings.model_name, settings.cache_dir)
     t0 = time.perf_counter()
     import torch
     import transformers
@@ -131,7 +133,6 @@ def load_model(settings: Settings) -> LoadedModel:
     transformers.utils.logging.disable_progress_bar()  # its bar on stderr is noise in logs
     t_imports = time.perf_counter() - t0
 
-    source = resolve_source(settings.model_name, settings.cache_dir)
     device = pick_device(settings.device)
     dtype = pick_dtype(settings.dtype, device)
 
