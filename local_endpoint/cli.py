@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     add("--execution-timeout", type=float, default=defaults.execution_timeout,
         help="seconds per attempt, 0 for none; a request's policy.executionTimeout "
              "wins (default: %(default)s)")
+    add("--volume", help="a folder the workers see as their network volume (their VOLUME_DIR; "
+                          "on RunPod, /runpod-volume)")
     add("--log-dir", help="keep worker logs in this folder (default: a temporary one)")
     add("--verbose", "-v", action="store_true", help="log every state change")
     return parser
@@ -58,7 +60,7 @@ def config_from_args(args: argparse.Namespace) -> EndpointConfig:
         min_workers=args.min_workers, max_workers=args.max_workers,
         idle_timeout=args.idle_timeout, max_retries=args.max_retries,
         execution_timeout=args.execution_timeout, log_dir=args.log_dir,
-        worker_cwd=args.worker_cwd,
+        worker_cwd=args.worker_cwd, volume=args.volume,
     )
     if args.api_key:
         settings["api_key"] = args.api_key

@@ -14,6 +14,7 @@ limits, retention), the same value is used here so the local endpoint behaves al
 from __future__ import annotations
 
 import dataclasses
+import os
 import secrets
 import sys
 from dataclasses import dataclass, field
@@ -56,6 +57,9 @@ class EndpointConfig:
     worker_command: Sequence[str] = field(default_factory=default_worker_command)
     worker_cwd: str | None = None  # None: the directory the endpoint starts in
     worker_env: Mapping[str, str] = field(default_factory=dict)  # extra variables
+    # A folder the workers see as their network volume (the worker's VOLUME_DIR, which
+    # on RunPod is /runpod-volume); it wins over a VOLUME_DIR in worker_env.
+    volume: str | None = None
     log_dir: str | None = None  # None: a temporary folder, read back into memory at exit
 
     min_workers: int = 0
@@ -94,10 +98,17 @@ class EndpointConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "worker_command", tuple(self.worker_command))
         object.__setattr__(self, "worker_env", dict(self.worker_env))
+        if self.volume is not None:
+            object.__setattr__(self, "volume", os.path.abspath(os.fspath(self.volume)))
         self._check()
 
     def replace(self, **changes) -> "EndpointConfig":
         return dataclasses.replace(self, **changes)
+
+    @property
+    def worker_variables(self) -> dict[str, str]:
+        """``worker_env`` plus ``VOLUME_DIR`` when a volume is given."""
+        return {**self.worker_env, **({"VOLUME_DIR": self.volume} if self.volume else {})}
 
     @property
     def ping_interval_s(self) -> int:
@@ -109,6 +120,8 @@ class EndpointConfig:
         def fail(name: str, why: str) -> None:
             raise ValueError(f"EndpointConfig.{name}: {why} (got {getattr(self, name)!r})")
 
+        if self.volume is not None and not os.path.isdir(self.volume):
+            fail("volume", "must be an existing folder")
         if not self.worker_command:
             fail("worker_command", "needs at least the program to run")
         if not self.endpoint_id or "/" in self.endpoint_id:

@@ -111,7 +111,7 @@ class EndpointServer:
                 env_settings=dict(base_url=self.base_url, endpoint_id=cfg.endpoint_id,
                                   worker_key=cfg.worker_key,
                                   ping_interval_ms=cfg.ping_interval_ms,
-                                  extra=cfg.worker_env),
+                                  extra=cfg.worker_variables),
                 home=home,
                 log_dir=self.log_dir,
                 stop_grace=cfg.stop_grace,

@@ -13,7 +13,9 @@ Contract:
 - On the platform (``RUNPOD_WEBHOOK_GET_JOB`` set), with ``--rp_serve_api`` or with
   ``RUNPOD_REALTIME_PORT``: calls ``runpod.serverless.start`` with the async-generator
   handler, ``return_aggregate_stream=True`` and a ``concurrency_modifier``
-  (``MAX_CONCURRENCY``): ``worker.sdk.start_config``. The SDK's own flags (``--rp_serve_api``, ``--rp_api_port``,
+  (``MAX_CONCURRENCY``): ``worker.sdk.start_config``, after registering the fitness
+  checks of ``worker.fitness`` on the loaded model (the SDK runs them before its first
+  job-take; a failing one ends the worker). The SDK's own flags (``--rp_serve_api``, ``--rp_api_port``,
   ``--rp_log_level``, ...) pass through to it untouched.
 - Local test mode (``--test_input JSON``, or ``./test_input.json`` when no platform
   URL is set): the SDK's own local mode prints a generator object instead of running
@@ -169,8 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     import runpod
 
     sys.argv = [sys.argv[0], *argv]  # the SDK parses its own flags from sys.argv
+    from worker.fitness import register
     from worker.handler import async_handler
 
+    # After the model loaded: the checks test the model this worker serves. The SDK
+    # runs them in start(), before its first job-take; a failing one ends the process.
+    register(lm)
     runpod.serverless.start(start_config(settings, async_handler))
     return 0
 

@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     log_format: Literal[LOG_FORMATS] = Field("json", description="json (one object per line) or text (for a terminal)")
     log_prompts: bool = Field(False, description="1 logs prompt text; off by default (user data)")
     refresh_worker: bool = Field(False, description="1 stops the worker after each job (a fresh process per job)")
+    volume_dir: Path = Field(Path("/runpod-volume"), description="the network volume's root: a hub id is "
+                             "loaded from its `huggingface-cache/hub` (RunPod's cached models) when there")
+    sdk_model_cache: Path = Field(Path("/runpod/cache"), description="the SDK's model-cache root "
+                                   "(`{root}/{org}/{name}/{revision}`), tried after the volume")
     cache_dir: Path = Field(default_factory=lambda: default_cache_dir({}),
                             description="where the demo models' folders are (default "
                             "`$XDG_CACHE_HOME/runpod-worker-lessons`)")

@@ -1,12 +1,12 @@
 """The model: resolved by name, loaded once, placed on a device, warmed up.
 
 Contract:
-- ``resolve_source(name, cache_root)``: a short name of ``SHORT_NAMES`` (``tiny``,
-  ``smollm2``) is its folder under ``cache_root`` (``WORKER_CACHE_DIR``); the worker
-  never builds one: a missing folder is a ``ModelLoadError`` naming the command that
-  builds it (``demo_models``, beside this package). An existing folder is used as is;
-  anything else is a hub id handed to ``from_pretrained`` (set ``HF_HUB_OFFLINE=1``
-  where no hub is reachable, so a wrong name fails at once instead of hanging).
+- ``resolve_source`` and ``find_source`` (``worker.model_source``, re-exported here):
+  where ``MODEL_NAME`` loads from. A short name of ``SHORT_NAMES`` (``tiny``,
+  ``smollm2``) is its folder under ``cache_root`` (``WORKER_CACHE_DIR``), never built
+  by the worker (a missing one is a ``ModelLoadError`` naming the command that builds
+  it); an existing folder is used as is; a hub id is looked up on the volume's hub
+  cache, the SDK's ``/runpod/cache`` path, the image's own hub cache, then the hub.
 - ``pick_device``/``pick_dtype``: ``auto`` means CUDA when usable, else CPU; bfloat16
   on GPUs that support it, else float16; float32 on CPU. Asking for ``cuda`` where
   none is usable falls back to CPU with a warning rather than failing.
@@ -32,36 +32,9 @@ from worker import memory
 from worker.config import Settings, get_settings
 from worker.errors import ModelLoadError
 from worker.logs import log_event
+from worker.model_source import BUILD_INFO, SHORT_NAMES, ModelSource, find_source, resolve_source  # noqa: F401 (re-exported)
 
-# Short MODEL_NAMEs: the folder under WORKER_CACHE_DIR, and the command that builds it.
-# The builders (demo_models/) write exactly these folders; bump a folder's suffix when
-# its recipe changes, so that an older build is not mistaken for the new one.
-SHORT_NAMES = {
-    "tiny": ("tiny-llama-pydoc-v1", "python -m demo_models.tiny"),
-    "smollm2": ("smollm2-135m-instruct-v1", "python -m demo_models.smollm2"),
-}
-# Written last by a build: a folder without it is an interrupted build.
-BUILD_INFO = "build_info.json"
 WARMUP_PROMPT = "Hello"
-
-
-def resolve_source(name: str, cache_root: Path) -> str:
-    """The path or hub id that ``from_pretrained`` gets for ``MODEL_NAME``."""
-    if name in SHORT_NAMES:
-        folder, command = SHORT_NAMES[name]
-        path = Path(cache_root) / folder
-        if not (path / BUILD_INFO).is_file():
-            raise ModelLoadError(f"MODEL_NAME={name} is the folder {path}, which is not built: "
-                                 f"build it with `{command}` (WORKER_CACHE_DIR={cache_root})")
-        return str(path)
-    path = Path(name).expanduser()
-    if path.is_dir():
-        return str(path)
-    if name.startswith(("/", ".", "~")) or path.exists():
-        # a path, not a hub id: say so, instead of the hub's complaint about repo ids
-        raise ModelLoadError("no such model folder (MODEL_NAME is tiny, smollm2, "
-                             "an existing model folder, or a hub id such as Qwen/Qwen2.5-0.5B-Instruct)")
-    return name
 
 
 def pick_device(requested: str) -> str:
@@ -92,6 +65,7 @@ class LoadedModel:
 
     name: str
     source: str
+    source_kind: str
     tokenizer: Any
     model: Any
     device: str
@@ -124,7 +98,8 @@ class LoadedModel:
 def load_model(settings: Settings) -> LoadedModel:
     """Load, place and warm up the model named by ``settings``; see the docstring."""
     # Before the heavy imports: a model that is not there fails at once.
-    source = resolve_source(settings.model_name, settings.cache_dir)
+    found = find_source(settings.model_name, settings)
+    source = found.target
     t0 = time.perf_counter()
     import torch
     import transformers
@@ -138,10 +113,10 @@ def load_model(settings: Settings) -> LoadedModel:
 
     t1 = time.perf_counter()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
+        tokenizer = AutoTokenizer.from_pretrained(source, **found.load_kwargs())
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **found.load_kwargs())
     except Exception as exc:
-        raise ModelLoadError(f"{source!r}: {type(exc).__name__}: {exc}") from exc
+        raise ModelLoadError(f"{source!r} ({found.kind}): {type(exc).__name__}: {exc}") from exc
     model.to(device)
     model.eval()
     if device == "cuda":
@@ -150,7 +125,7 @@ def load_model(settings: Settings) -> LoadedModel:
 
     context = int(getattr(model.config, "max_position_embeddings", 0) or 0) or 2048
     lm = LoadedModel(
-        name=settings.model_name, source=source, tokenizer=tokenizer, model=model,
+        name=settings.model_name, source=source, source_kind=found.kind, tokenizer=tokenizer, model=model,
         device=device, dtype=str(dtype).removeprefix("torch."), context_length=context,
         timings={"imports_s": t_imports, "weights_s": t_weights, "warmup_s": 0.0},
     )
@@ -159,7 +134,9 @@ def load_model(settings: Settings) -> LoadedModel:
         warm_up(lm)
         lm.timings["warmup_s"] = time.perf_counter() - t2
     lm.timings["total_s"] = time.perf_counter() - t0
-    log_event("model.loaded", model=settings.model_name, device=device, dtype=lm.dtype,
+    # The source and the load time in one line: what a cold start's log should answer first.
+    log_event("model.loaded", model=settings.model_name, source=found.kind,
+              load_s=round(t_weights, 4), device=device, dtype=lm.dtype,
               **{k: round(v, 4) for k, v in lm.timings.items()})
     return lm
 
