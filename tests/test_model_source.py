@@ -1,10 +1,9 @@
 """Where a hub-id MODEL_NAME loads from: the volume's hub cache, the SDK's /runpod/cache
-path, the image's own hub cache, then the hub; each found on temporary layouts, and the
-log line of a real load naming its source and load time."""
+path, the image's own hub cache, then the hub; each found on temporary layouts. (A real
+load from the volume's cache, and its log line naming the source and load time, is in
+tests/test_fitness.py, through the local endpoint.)"""
 
 from __future__ import annotations
-
-import logging
 
 import pytest
 
@@ -82,15 +81,3 @@ def test_the_sdk_cache_path_is_the_one_the_sdks_helper_names(tmp_path, name):
 
     template = str(tmp_path) + "/{model}/{revision}"
     assert str(runpod_cache_path(tmp_path, name)) == sdk(name, path_template=template)
-
-
-def test_a_load_from_the_volume_cache_logs_its_source_and_load_time(places, caplog):
-    from worker.model import load_model
-
-    s, volume, _, _ = places
-    hub_cache_layout(tiny_folder(s), volume / VOLUME_HUB, REPO)
-    with caplog.at_level(logging.INFO):
-        lm = load_model(s.replace(model_name=REPO, warmup=False))
-    assert lm.source_kind == "volume cache"
-    (record,) = [r for r in caplog.records if r.getMessage() == "model.loaded"]
-    assert record.source == "volume cache" and record.load_s > 0
