@@ -44,8 +44,8 @@ LEAKS = re.compile(
 
 
 def lessons() -> list[Path]:
-    """Every lesson, in order."""
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    """Every lesson, in order (not the ``.running.ipynb`` copy an interrupted run leaves)."""
+    return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if "." not in p.stem)
 
 
 def _kernel_env() -> None:
