@@ -142,19 +142,16 @@ def _wait_for_kernel(page, limit_s: float = 120) -> None:
     raise AssertionError(f"the kernel did not start within {limit_s} s: {_state(page)}")
 
 
-@pytest.mark.timeout(RUN_LIMIT_S + 300)
-def test_lesson_one_runs_in_jupyterlab_in_chromium_with_its_plots_drawn(lab, tmp_path):
+def run_all_in_lab(url: str, token: str, lesson: Path, shot: Path) -> dict:
+    """Open ``lesson`` (in notebooks/) in headless Chromium, clear its saved outputs, Run
+    All, wait until the kernel is idle with no cell queued, screenshot; the page's state."""
     from playwright.sync_api import sync_playwright
 
-    url, token = lab
-    before = LESSON.read_bytes()
-    saved = nbformat.read(LESSON, as_version=4)
-    plots = sum("image/png" in o.get("data", {}) for c in saved.cells for o in c.get("outputs", []))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/lab/tree/{LESSON.name}?token={token}")
+            page.goto(f"{url}/lab/tree/{lesson.name}?token={token}")
             page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=120_000)
             _wait_for_kernel(page)
             # The saved outputs and counts go first, so that what is seen after is this run's.
@@ -170,13 +167,23 @@ def test_lesson_one_runs_in_jupyterlab_in_chromium_with_its_plots_drawn(lab, tmp
                 busy = state["status"] != "idle" or any("*" in p for p in state["prompts"])
                 quiet = 0 if busy else quiet + 1
             page.wait_for_timeout(500)  # the last images decode
-            state = _state(page)
-            shot = tmp_path / "01_handler_basics.png"
+            state = {**_state(page), "seconds": time.monotonic() - started}
             page.screenshot(path=str(shot))
         finally:
             browser.close()
+    return state
+
+
+@pytest.mark.timeout(RUN_LIMIT_S + 300)
+def test_lesson_one_runs_in_jupyterlab_in_chromium_with_its_plots_drawn(lab, tmp_path):
+    url, token = lab
+    before = LESSON.read_bytes()
+    saved = nbformat.read(LESSON, as_version=4)
+    plots = sum("image/png" in o.get("data", {}) for c in saved.cells for o in c.get("outputs", []))
+    shot = tmp_path / f"{LESSON.stem}.png"
+    state = run_all_in_lab(url, token, LESSON, shot)
     assert LESSON.read_bytes() == before, "the browser run wrote the lesson back"
-    print(f"{len(state['prompts'])} code cells, Run All took {time.monotonic() - started:.0f} s; "
+    print(f"{len(state['prompts'])} code cells, Run All took {state['seconds']:.0f} s; "
           f"{state['images']} plots drawn; screenshot {shot} ({shot.stat().st_size} bytes)")
     assert shot.stat().st_size > 10_000
     unrun = [i for i, p in enumerate(state["prompts"]) if not re.fullmatch(r"\[\d+\]:", p.strip())]
