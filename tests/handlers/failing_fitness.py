@@ -1,6 +1,6 @@
 """``python -m worker`` with one more fitness check, one that always fails.
 
-For the tests (and lesson 10) of a worker that its fitness checks end before it takes a
+For the tests of a worker that its fitness checks end before it takes a
 job: the real entry point, the real model and checks, plus ``model_speaks_french``.
 """
 
