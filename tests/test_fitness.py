@@ -66,3 +66,25 @@ def test_the_volume_option_reaches_workers_as_their_volume_dir(tmp_path):
     assert "VOLUME_DIR" not in EndpointConfig().worker_variables
     with pytest.raises(ValueError, match="volume"):
         EndpointConfig(volume=tmp_path / "missing")
+
+
+@pytest.mark.parametrize("device, names", [("cpu", ["one_token_generation"]),
+                                           ("cuda", ["one_token_generation", "cuda_matmul"])])
+def test_the_cuda_check_is_added_only_on_a_cuda_device(device, names):
+    from types import SimpleNamespace
+
+    import worker.fitness
+
+    assert [c.__name__ for c in worker.fitness.checks(SimpleNamespace(device=device))] == names
+
+
+def test_a_model_that_fails_to_load_stops_the_worker_with_its_reason_before_any_check(tmp_path):
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNPOD_")}
+    env.update(MODEL_NAME=str(tmp_path / "no-such-model"), RUNPOD_SKIP_AUTO_SYSTEM_CHECKS="true",
+               RUNPOD_WEBHOOK_GET_JOB="http://127.0.0.1:9/never-reached")
+    done = subprocess.run([sys.executable, "-m", "worker"], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "no such model folder" in done.stderr
+    assert "fitness" not in (done.stdout + done.stderr).lower()
