@@ -16,6 +16,18 @@ import inspect
 from lessons.exercises import exercise
 
 
+def _call(fn, *args):
+    """Run the learner's code; an exception other than NotImplementedError becomes a clear failure."""
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise
+    except AssertionError:
+        raise
+    except Exception as exc:
+        raise AssertionError(f"your code raised {type(exc).__name__}: {exc}") from None
+
+
 def _collect(handler, job) -> list:
     if inspect.isasyncgenfunction(handler):
         async def drain():
@@ -29,12 +41,12 @@ def word_stream(handler) -> None:
     from runpod.serverless.modules.rp_handler import is_generator
 
     if not is_generator(handler):
-        result = handler({"id": "check", "input": {"text": "a b"}})   # may raise NotImplementedError
+        result = _call(handler, {"id": "check", "input": {"text": "a b"}})   # may raise NotImplementedError
         raise AssertionError(
             f"the handler is a plain function (it returned {type(result).__name__}): the SDK streams only "
             "generator functions (rp_handler.is_generator), so put `yield` in the handler's own body")
     for text in ("stream these three", ""):
-        chunks = _collect(handler, {"id": "check", "input": {"text": text}})
+        chunks = _call(_collect, handler, {"id": "check", "input": {"text": text}})
         words = text.split()
         expected = [{"word": w, "finished": False} for w in words] + [{"finished": True, "count": len(words)}]
         assert chunks, "the handler yielded nothing"
@@ -61,7 +73,7 @@ def read_text(fn) -> None:
     chunks = [{"token": "Hello", "finished": False}, {"token": ", world", "finished": False},
               {"token": "", "finished": True, "usage": {"completion_tokens": 3}}]
     job = _FakeJob(chunks)
-    text = fn(job)
+    text = _call(fn, job)
     assert text != "", ("the loop returned no text: Job.stream() yields each chunk's output already, "
                         "so read chunk['token'], not chunk['output']['token']")
     assert "<after the finished chunk>" not in text, "stop reading at the chunk whose 'finished' is true"
