@@ -12,7 +12,8 @@ Contract:
   every request imports and loads everything); seconds per request, and each run's
   start-up phases from the worker's ``model.loaded`` log line.
 - ``time_calls(fn, job, n)``: seconds of ``n`` in-process calls of ``fn(job)``.
-- ``source(obj, start=None, stop=None)``: ``obj``'s source, optionally only the lines
+- ``source(obj, start=None, stop=None)``: the source of ``obj`` (a function, class or
+  module), optionally only the lines
   from the first containing ``start`` up to the first (after it) containing ``stop``.
 - ``plot_latencies(per_request_s, loaded_once_s, title)``: the two series, log scale.
 """

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from worker.client import FINAL, status_body, stream_outputs
+from lessons.client import FINAL, status_body, stream_outputs
 
 
 def wait_final(job: Any, timeout: float = 120.0) -> str:

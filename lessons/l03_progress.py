@@ -26,7 +26,7 @@ from typing import Any
 import requests
 
 from local_endpoint.worker_env import webhook_templates
-from worker.client import FINAL, status_body
+from lessons.client import FINAL, status_body
 
 
 def wait_final(job: Any, every: float = 0.05, timeout: float = 120.0) -> dict:
