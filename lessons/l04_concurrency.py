@@ -116,7 +116,7 @@ def plot_bursts(named_records: dict[str, list[dict]], title: str):
 def make_generate(settings, tokens: int):
     """A blocking model call, ``generate(prompt) -> text`` (greedy, ``tokens`` new tokens),
     on the model loaded in this process; the first calls pay one-off costs, so it warms up."""
-    from worker.generation import complete
+    from lessons.inprocess import complete
     from worker.model import get_model
     from worker.schema import parse_request
 

@@ -42,7 +42,7 @@ def example_errors(prompt: str) -> dict[str, BaseException]:
 
 
 def what_the_client_sees(job) -> dict[str, Any]:
-    from worker.client import job_error, status_body
+    from lessons.client import job_error, status_body
 
     return {"status": job.status(), "error": job_error(job), "output": status_body(job).get("output")}
 

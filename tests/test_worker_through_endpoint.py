@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from worker.client import job_error, status_body, stream_outputs, text_of
+from lessons.client import job_error, status_body, stream_outputs, text_of
 
 PROMPT = "The Python language"
 
