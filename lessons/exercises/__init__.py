@@ -53,6 +53,17 @@ def exercise(name: str) -> Callable[[Checker], Checker]:
     return register
 
 
+def run_learner_code(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call the learner's ``fn``: a starter's ``NotImplementedError`` and a checker's
+    ``AssertionError`` pass through; any other exception becomes a failure that names it."""
+    try:
+        return fn(*args)
+    except (NotImplementedError, AssertionError):
+        raise
+    except Exception as exc:
+        raise AssertionError(f"your code raised {type(exc).__name__}: {exc}") from None
+
+
 def _module_for(name: str) -> str:
     lesson = name.split(".", 1)[0]
     if not (lesson.isdigit() and len(lesson) == 2):
