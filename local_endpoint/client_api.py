@@ -31,11 +31,11 @@ Errors are ``{"error": "..."}``.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiohttp import web
 
+from .guards import milliseconds, parse_json
 from .httputil import client_key_ok, error, http_error, read_body
 from .webhooks import webhook_refusal
 
@@ -43,6 +43,9 @@ if TYPE_CHECKING:
     from .server import EndpointServer
 
 MAX_RUNSYNC_WAIT_S = 300
+# The platform documents no ceiling; a job cannot outlive its ttl, at most 7 days
+# (docs.runpod.io/serverless/endpoints/send-requests), so neither can its attempt.
+MAX_EXECUTION_TIMEOUT_MS = 7 * 24 * 3600 * 1000
 PASSED_TO_WORKER = ("s3Config",)
 
 Handler = Callable[["EndpointServer", web.Request], Awaitable[web.StreamResponse]]
@@ -76,11 +79,7 @@ async def _submit(server: "EndpointServer", request: web.Request, *, sync: bool)
     cfg = server.config
     limit, what = ((cfg.max_runsync_bytes, "/runsync") if sync
                    else (cfg.max_run_bytes, "/run"))
-    raw = await read_body(request, limit, what)
-    try:
-        body = json.loads(raw)
-    except ValueError as problem:
-        raise http_error(web.HTTPBadRequest, f"the body is not valid JSON: {problem}")
+    body = parse_json(await read_body(request, limit, what), "the body")
     if not isinstance(body, dict) or "input" not in body:
         raise http_error(web.HTTPBadRequest,
                          "the body must be a JSON object with an 'input' field")
@@ -97,11 +96,9 @@ async def _submit(server: "EndpointServer", request: web.Request, *, sync: bool)
     timeout_ms = policy.get("executionTimeout")
     if timeout_ms is None:
         execution_timeout = cfg.execution_timeout or None
-    elif isinstance(timeout_ms, int) and not isinstance(timeout_ms, bool) and timeout_ms > 0:
-        execution_timeout = timeout_ms / 1000
     else:
-        raise http_error(web.HTTPBadRequest,
-                         "policy.executionTimeout must be a positive integer (milliseconds)")
+        execution_timeout = milliseconds(timeout_ms, "policy.executionTimeout",
+                                         MAX_EXECUTION_TIMEOUT_MS) / 1000
 
     return server.submit(
         body["input"],
@@ -121,7 +118,7 @@ async def runsync(server: "EndpointServer", request: web.Request) -> web.Respons
     wait = server.config.runsync_wait
     if "wait" in request.query:
         try:
-            wait = min(max(int(request.query["wait"]), 0) / 1000, MAX_RUNSYNC_WAIT_S)
+            wait = min(max(int(request.query["wait"]), 0), MAX_RUNSYNC_WAIT_S * 1000) / 1000
         except ValueError:
             return error(400, "wait must be an integer number of milliseconds")
     job = await _submit(server, request, sync=True)

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator
 import aiohttp
 from aiohttp import web
 
-from . import client_api, worker_api
+from . import client_api, guards, worker_api
 from .config import EndpointConfig
 from .jobs import CANCELLED, TIMED_OUT, Job, JobStore
 from .scaling import plan_scaling
@@ -119,7 +119,7 @@ class EndpointServer:
     async def start(self) -> None:
         self._wake = asyncio.Event()
         try:
-            app = web.Application()
+            app = web.Application(middlewares=[guards.undecodable_headers])
             client_api.add_routes(app, self)
             worker_api.add_routes(app, self)
             # Held requests end quickly once `closing` is set: no need to wait long.
@@ -224,15 +224,21 @@ class EndpointServer:
 
     # --------------------------------------------------------------- workers
     @contextmanager
-    def worker_request(self, worker_id: str) -> Iterator[Worker]:
+    def worker_request(self, worker_id: str, *, register: bool = False) -> Iterator[Worker]:
         """Book-keeping around every request a worker makes.
 
         Its arrival shows the worker alive; its end does not (a held request ends
-        by the server's clock, whatever became of the worker meanwhile).
+        by the server's clock, whatever became of the worker meanwhile). An id this
+        endpoint does not know becomes an external worker only with ``register``
+        (a job-take: it asks for work); any other request from it is answered for a
+        visitor that is not kept, so made-up ids never count as workers.
         """
         worker = self.pool.get(worker_id)
         if worker is None or (worker.external and worker.state == EXITED):
-            worker = self.pool.register_external(worker_id)
+            if register:
+                worker = self.pool.register_external(worker_id)
+            else:
+                worker = Worker(id=worker_id, spawned_at=self.clock())
         worker.last_seen_at = self.clock()
         worker.open_requests += 1
         try:

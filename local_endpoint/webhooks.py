@@ -7,7 +7,8 @@ Contract:
   machine, whatever a DNS answer says.
 - ``deliver(session, url, body, attempts)`` POSTs ``body`` as JSON, retrying on a
   connection error or a non-2xx answer, ``attempts`` times in all; it never raises
-  (a failed webhook is logged, as the job itself is already final).
+  (a failed webhook is logged, as the job itself is already final). A redirect
+  (3xx) is a failed attempt, never followed: only the URL checked above is called.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import logging
 from urllib.parse import urlsplit
 
 import aiohttp
+import yarl
 
 log = logging.getLogger("local_endpoint.webhooks")
 
@@ -27,10 +29,15 @@ RETRY_DELAY_S = 0.5
 def webhook_refusal(url: object) -> str | None:
     if not isinstance(url, str) or not url:
         return "webhook must be a URL string"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # raises for a port that is not a number in 0..65535
+        yarl.URL(url)  # what aiohttp will parse when it posts
+    except ValueError as problem:
+        return f"webhook is not a valid URL: {problem}"
     if parts.scheme not in ("http", "https"):
         return f"webhook must be an http or https URL, not {parts.scheme or 'no scheme'!r}"
-    host = parts.hostname or ""
     if host == "localhost":
         return None
     try:
@@ -45,7 +52,9 @@ def webhook_refusal(url: object) -> str | None:
 async def deliver(session: aiohttp.ClientSession, url: str, body: dict, attempts: int) -> bool:
     for attempt in range(1, attempts + 1):
         try:
-            async with session.post(url, json=body,
+            # A redirect is not followed: its target, whatever address it names,
+            # would get the job's data and escape the loopback-only rule.
+            async with session.post(url, json=body, allow_redirects=False,
                                     timeout=aiohttp.ClientTimeout(total=10)) as response:
                 if 200 <= response.status < 300:
                     return True

@@ -27,17 +27,19 @@ A report on a job that is final, not this worker's, or unknown is answered 200
 ``{"accepted": false, "reason": ...}`` and changes nothing: the SDK cannot order its
 progress thread against its result, and a late report is no reason for it to retry.
 Any request marks the worker alive; its first job-take marks it ready. A worker id
-this endpoint did not spawn is registered as an external worker.
+this endpoint did not spawn is registered as an external worker by its first
+job-take; its other requests before that are answered but leave no trace, so a
+request with a made-up id never counts as a worker (``scaling``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Awaitable, Callable
 
 from aiohttp import web
 
+from .guards import parse_json
 from .httputil import error, read_body, worker_key_ok
 from .workers import EXITED, STOPPING, Worker
 
@@ -58,7 +60,8 @@ def add_routes(app: web.Application, server: "EndpointServer") -> None:
                                   "worker key (RUNPOD_AI_API_KEY of its workers)")
             if request.match_info["endpoint_id"] != cfg.endpoint_id:
                 return error(404, f"no endpoint {request.match_info['endpoint_id']!r} here")
-            with server.worker_request(request.match_info["worker_id"]) as worker:
+            with server.worker_request(request.match_info["worker_id"],
+                                       register=handler in TAKES) as worker:
                 return await handler(server, request, worker)
         return checked
 
@@ -77,8 +80,15 @@ async def _take(server: "EndpointServer", request: web.Request, worker: Worker,
         worker.draining.clear()  # it says it runs nothing: stopped jobs are gone
         server.update_idle(worker)
     server.mark_ready(worker)
-    jobs = await server.wait_for(lambda: server.take_jobs(worker, count, request),
-                                 server.config.take_hold)
+    worker.open_takes += 1  # an external worker is free capacity while it asks
+    try:
+        jobs = await server.wait_for(lambda: server.take_jobs(worker, count, request),
+                                     server.config.take_hold)
+    finally:
+        worker.open_takes -= 1
+        transport = request.transport
+        hung_up = transport is None or transport.is_closing()
+        worker.take_ended_at = None if hung_up else server.clock()
     return jobs or []
 
 
@@ -102,6 +112,9 @@ async def job_take_batch(server: "EndpointServer", request: web.Request,
     return web.json_response([job.for_worker() for job in jobs])
 
 
+TAKES = (job_take, job_take_batch)
+
+
 async def job_stop(server: "EndpointServer", request: web.Request,
                    worker: Worker) -> web.Response:
     def stop_list():
@@ -120,11 +133,8 @@ async def job_stop(server: "EndpointServer", request: web.Request,
 
 async def _report_body(server: "EndpointServer", request: web.Request) -> dict | web.Response:
     raw = await read_body(request, server.config.max_worker_post_bytes, "a worker post")
-    try:
-        # Form-urlencoded by header, JSON by content (runpod/serverless/modules/rp_http.py).
-        body = json.loads(raw)
-    except ValueError as problem:
-        return error(400, f"the body is not JSON text: {problem}")
+    # Form-urlencoded by header, JSON by content (runpod/serverless/modules/rp_http.py).
+    body = parse_json(raw, "the body")
     if not isinstance(body, dict):
         return error(400, "the body must be a JSON object")
     return body

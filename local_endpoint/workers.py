@@ -44,6 +44,8 @@ RUNNING = "running"
 STOPPING = "stopping"
 EXITED = "exited"
 
+MAX_EXITED_EXTERNAL = 1000  # exited external workers remembered (for timeline())
+
 
 @dataclass
 class Worker:
@@ -57,6 +59,8 @@ class Worker:
     last_seen_at: float | None = None  # last request of any kind (pings included)
     last_ping_at: float | None = None
     open_requests: int = 0
+    open_takes: int = 0  # job-take requests it holds open now
+    take_ended_at: float | None = None  # when its last job-take ended (None: it hung up)
     jobs: set[str] = field(default_factory=set)  # jobs assigned and running
     draining: set[str] = field(default_factory=set)  # stopped jobs it may still run
     stop_requests: list[str] = field(default_factory=list)  # for its job-stop poll
@@ -245,6 +249,9 @@ class WorkerPool:
         now = self.clock()
         worker = Worker(id=worker_id, spawned_at=now, last_seen_at=now)
         self.workers[worker_id] = worker
+        gone = [w.id for w in self.workers.values() if w.external and w.state == EXITED]
+        for old_id in gone[:max(0, len(gone) - MAX_EXITED_EXTERNAL)]:
+            del self.workers[old_id]  # made-up ids must not grow memory without end
         log.info("external worker %s connected", worker_id)
         return worker
 
