@@ -8,6 +8,9 @@ Contract:
   ``Content-Length`` are added unless given.
 - ``client_routes(ep, job_id)`` and ``worker_routes(ep, worker_id, job_id)`` list every
   route of each side as (method, path) pairs, so a test can go over all of them.
+- ``CliEndpoint(handler, api_key)`` runs ``python -m local_endpoint`` as a user does
+  (one warm worker running ``tests/handlers/<handler>``) until ``close()``; its
+  ``url`` is the printed base URL (``http://127.0.0.1:PORT/v2``).
 - ``FakeReceiver`` is a loopback HTTP server recording every POST; its answer can be
   set (a status and headers) to play a webhook receiver that redirects.
 """
@@ -15,11 +18,19 @@ Contract:
 from __future__ import annotations
 
 import json
+import queue
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Iterable
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -118,3 +129,55 @@ class FakeReceiver:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class CliEndpoint:
+    """``python -m local_endpoint`` in a subprocess, with one worker kept warm."""
+
+    def __init__(self, handler: str, api_key: str, endpoint_id: str = "conformance",
+                 start_timeout: float = 60.0) -> None:
+        self.api_key, self.endpoint_id = api_key, endpoint_id
+        command = f"{sys.executable} {ROOT / 'tests' / 'handlers' / handler}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local_endpoint", "--port", "0", "--endpoint-id", endpoint_id,
+             "--api-key", api_key, "--min-workers", "1", "--max-workers", "1",
+             "--worker-command", command],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: queue.Queue = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        deadline = time.monotonic() + start_timeout
+        self.url = None
+        while self.url is None:
+            line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            if line.startswith("Local RunPod endpoint"):
+                self.url = line.rsplit(" at ", 1)[1].strip()
+        self.port = int(self.url.split(":")[2].split("/")[0])
+        self.wait_for_idle_worker(deadline - time.monotonic())
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            self.output.append(line)
+            self.lines.put(line.rstrip("\n"))
+
+    def health(self) -> dict:
+        answer = raw_request(self.port, "GET", f"/v2/{self.endpoint_id}/health",
+                             [("Authorization", f"Bearer {self.api_key}")])
+        return answer.json()
+
+    def wait_for_idle_worker(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while self.health()["workers"]["idle"] < 1:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("the CLI endpoint's worker never became ready:\n"
+                                   + "".join(self.output))
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
