@@ -31,16 +31,14 @@ Errors are ``{"error": "..."}``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from .dispatch import Dispatch
 from .guards import milliseconds, parse_json
 from .httputil import client_key_ok, error, http_error, read_body
 from .webhooks import webhook_refusal
-
-if TYPE_CHECKING:
-    from .server import EndpointServer
 
 MAX_RUNSYNC_WAIT_S = 300
 # The platform documents no ceiling; a job cannot outlive its ttl, at most 7 days
@@ -48,20 +46,20 @@ MAX_RUNSYNC_WAIT_S = 300
 MAX_EXECUTION_TIMEOUT_MS = 7 * 24 * 3600 * 1000
 PASSED_TO_WORKER = ("s3Config",)
 
-Handler = Callable[["EndpointServer", web.Request], Awaitable[web.StreamResponse]]
+Handler = Callable[[Dispatch, web.Request], Awaitable[web.StreamResponse]]
 
 
-def add_routes(app: web.Application, server: "EndpointServer") -> None:
+def add_routes(app: web.Application, dispatch: Dispatch) -> None:
     def route(handler: Handler):
         async def checked(request: web.Request) -> web.StreamResponse:
-            cfg = server.config
+            cfg = dispatch.config
             if not client_key_ok(request, cfg.api_key):
                 return error(401, "Unauthorized: send 'Authorization: Bearer <api key>' "
                                   "with this endpoint's API key")
             if request.match_info["endpoint_id"] != cfg.endpoint_id:
                 return error(404, f"no endpoint {request.match_info['endpoint_id']!r} "
                                   f"here; this server serves {cfg.endpoint_id!r}")
-            return await handler(server, request)
+            return await handler(dispatch, request)
         return checked
 
     prefix = "/v2/{endpoint_id}"
@@ -75,8 +73,8 @@ def add_routes(app: web.Application, server: "EndpointServer") -> None:
     app.router.add_post(f"{prefix}/purge-queue", route(purge_queue))
 
 
-async def _submit(server: "EndpointServer", request: web.Request, *, sync: bool):
-    cfg = server.config
+async def _submit(dispatch: Dispatch, request: web.Request, *, sync: bool):
+    cfg = dispatch.config
     limit, what = ((cfg.max_runsync_bytes, "/runsync") if sync
                    else (cfg.max_run_bytes, "/run"))
     body = parse_json(await read_body(request, limit, what), "the body")
@@ -100,7 +98,7 @@ async def _submit(server: "EndpointServer", request: web.Request, *, sync: bool)
         execution_timeout = milliseconds(timeout_ms, "policy.executionTimeout",
                                          MAX_EXECUTION_TIMEOUT_MS) / 1000
 
-    return server.submit(
+    return dispatch.submit(
         body["input"],
         sync=sync,
         webhook=webhook,
@@ -109,26 +107,26 @@ async def _submit(server: "EndpointServer", request: web.Request, *, sync: bool)
     )
 
 
-async def run(server: "EndpointServer", request: web.Request) -> web.Response:
-    job = await _submit(server, request, sync=False)
+async def run(dispatch: Dispatch, request: web.Request) -> web.Response:
+    job = await _submit(dispatch, request, sync=False)
     return web.json_response({"id": job.id, "status": job.status})
 
 
-async def runsync(server: "EndpointServer", request: web.Request) -> web.Response:
-    wait = server.config.runsync_wait
+async def runsync(dispatch: Dispatch, request: web.Request) -> web.Response:
+    wait = dispatch.config.runsync_wait
     if "wait" in request.query:
         try:
             wait = min(max(int(request.query["wait"]), 0), MAX_RUNSYNC_WAIT_S * 1000) / 1000
         except ValueError:
             return error(400, "wait must be an integer number of milliseconds")
-    job = await _submit(server, request, sync=True)
-    await server.wait_for(lambda: True if job.is_final else None, wait)
+    job = await _submit(dispatch, request, sync=True)
+    job = await dispatch.wait_until_final(job.id, wait) or job
     return web.json_response(job.status_body())
 
 
-def _job_or_404(server: "EndpointServer", request: web.Request):
+def _job_or_404(dispatch: Dispatch, request: web.Request):
     job_id = request.match_info["job_id"]
-    job = server.store.get(job_id)
+    job = dispatch.job(job_id)
     if job is None:
         raise http_error(web.HTTPNotFound,
                          f"request {job_id} does not exist (an unknown id, or its result "
@@ -136,41 +134,35 @@ def _job_or_404(server: "EndpointServer", request: web.Request):
     return job
 
 
-async def status(server: "EndpointServer", request: web.Request) -> web.Response:
-    return web.json_response(_job_or_404(server, request).status_body())
+async def status(dispatch: Dispatch, request: web.Request) -> web.Response:
+    return web.json_response(_job_or_404(dispatch, request).status_body())
 
 
-async def stream(server: "EndpointServer", request: web.Request) -> web.Response:
-    job = _job_or_404(server, request)
+async def stream(dispatch: Dispatch, request: web.Request) -> web.Response:
+    job = _job_or_404(dispatch, request)
 
-    def something_to_say():
-        current = server.store.get(job.id)
-        if current is None or current.is_final or current.chunks_sent < len(current.chunks):
-            return True
-        return None
-
-    await server.wait_for(something_to_say, server.config.stream_hold)
-    job = _job_or_404(server, request)  # retention may have passed while held
+    await dispatch.wait_for_chunks(job.id, dispatch.config.stream_hold)
+    job = _job_or_404(dispatch, request)  # retention may have passed while held
     body = {
         "id": job.id,
         "status": job.status,
-        "stream": [{"output": chunk} for chunk in server.store.next_chunks(job)],
+        "stream": [{"output": chunk} for chunk in dispatch.next_chunks(job)],
     }
     if job.is_final and job.error is not None:
         body["error"] = job.error
     return web.json_response(body)
 
 
-async def cancel(server: "EndpointServer", request: web.Request) -> web.Response:
-    job = _job_or_404(server, request)
-    server.store.cancel(job.id)  # a job made final wakes the waiters (_on_final)
+async def cancel(dispatch: Dispatch, request: web.Request) -> web.Response:
+    job = _job_or_404(dispatch, request)
+    dispatch.cancel(job.id)
     return web.json_response(job.status_body())
 
 
-async def health(server: "EndpointServer", request: web.Request) -> web.Response:
-    return web.json_response(server.health())
+async def health(dispatch: Dispatch, request: web.Request) -> web.Response:
+    return web.json_response(dispatch.health())
 
 
-async def purge_queue(server: "EndpointServer", request: web.Request) -> web.Response:
-    removed = server.store.purge_queue()  # each cancelled job wakes the waiters
+async def purge_queue(dispatch: Dispatch, request: web.Request) -> web.Response:
+    removed = dispatch.purge_queue()
     return web.json_response({"removed": removed, "status": "completed"})

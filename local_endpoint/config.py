@@ -79,6 +79,7 @@ class EndpointConfig:
     stream_hold: float = 4.0  # /stream when nothing new; under the client's 10 s
     runsync_wait: float = 60.0  # /runsync waits this long, then answers IN_QUEUE/IN_PROGRESS
     webhook_attempts: int = 3  # one try and two retries, as documented by the platform
+    webhook_retry_interval: float = 10.0  # seconds between tries, as documented
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "worker_command", tuple(self.worker_command))
@@ -125,7 +126,8 @@ class EndpointConfig:
         if not 0 < self.stream_hold < CLIENT_TIMEOUT_S:
             fail("stream_hold", f"must be between 0 and the client's {CLIENT_TIMEOUT_S} s")
         for name in ("idle_timeout", "startup_timeout", "stop_grace", "execution_timeout",
-                     "retention", "runsync_retention", "runsync_wait"):
+                     "retention", "runsync_retention", "runsync_wait",
+                     "webhook_retry_interval"):
             if getattr(self, name) < 0:
                 fail(name, "must be >= 0")
         for name in ("max_run_bytes", "max_runsync_bytes", "max_worker_post_bytes",

@@ -14,12 +14,14 @@ from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from local_endpoint.config import EndpointConfig
+from local_endpoint.job_store import JobStore
 from local_endpoint.jobs import (CANCELLED, COMPLETED, FAILED, FINAL_STATUSES, IN_PROGRESS,
-                                 IN_QUEUE, TIMED_OUT, Ignored, JobStore)
+                                 IN_QUEUE, TIMED_OUT, Ignored)
 from local_endpoint.scaling import plan_scaling
 from local_endpoint.webhooks import webhook_refusal
 from local_endpoint.worker_env import worker_environment
-from local_endpoint.workers import Worker, describe_exit
+from local_endpoint.processes import describe_exit
+from local_endpoint.workers import Worker
 
 
 class FakeClock:
