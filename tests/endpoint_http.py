@@ -10,7 +10,8 @@ Contract:
   route of each side as (method, path) pairs, so a test can go over all of them.
 - ``CliEndpoint(handler, api_key)`` runs ``python -m local_endpoint`` as a user does
   (one warm worker running ``tests/handlers/<handler>``) until ``close()``; its
-  ``url`` is the printed base URL (``http://127.0.0.1:PORT/v2``).
+  ``url`` is the printed base URL (``http://127.0.0.1:PORT/v2``). With ``settings``
+  (``EndpointConfig`` fields) it runs ``tests/serve_endpoint.py`` instead.
 - ``FakeReceiver`` is a loopback HTTP server recording every POST; its answer can be
   set (a status and headers) to play a webhook receiver that redirects.
 """
@@ -135,14 +136,21 @@ class CliEndpoint:
     """``python -m local_endpoint`` in a subprocess, with one worker kept warm."""
 
     def __init__(self, handler: str, api_key: str, endpoint_id: str = "conformance",
-                 start_timeout: float = 60.0) -> None:
+                 start_timeout: float = 60.0, settings: dict | None = None,
+                 idle_workers: int = 1) -> None:
         self.api_key, self.endpoint_id = api_key, endpoint_id
         command = f"{sys.executable} {ROOT / 'tests' / 'handlers' / handler}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "local_endpoint", "--port", "0", "--endpoint-id", endpoint_id,
-             "--api-key", api_key, "--min-workers", "1", "--max-workers", "1",
-             "--worker-command", command],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if settings is None:  # as a user runs it
+            args = [sys.executable, "-m", "local_endpoint", "--port", "0",
+                    "--endpoint-id", endpoint_id, "--api-key", api_key, "--min-workers", "1",
+                    "--max-workers", "1", "--worker-command", command]
+        else:  # any EndpointConfig (tests/serve_endpoint.py)
+            config = dict(endpoint_id=endpoint_id, api_key=api_key,
+                          worker_command=command.split(), **settings)
+            args = [sys.executable, str(ROOT / "tests" / "serve_endpoint.py"), json.dumps(config)]
+        self.idle_workers = idle_workers
+        self.process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
         self.lines: queue.Queue = queue.Queue()
         self.output: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -167,7 +175,7 @@ class CliEndpoint:
 
     def wait_for_idle_worker(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while self.health()["workers"]["idle"] < 1:
+        while self.health()["workers"]["idle"] < self.idle_workers:
             if time.monotonic() > deadline or self.process.poll() is not None:
                 raise RuntimeError("the CLI endpoint's worker never became ready:\n"
                                    + "".join(self.output))

@@ -115,7 +115,8 @@ def ep(module_local_endpoint_factory):
     return module_local_endpoint_factory(
         [sys.executable, str(HANDLERS / "echo.py")], max_workers=1, min_workers=1,
         take_hold=0.5, stream_hold=0.3, runsync_wait=0.3, ping_timeout=3,
-        max_retries=10, **LIMITS)
+        max_retries=10, retention=3600, runsync_retention=3600,  # a 404 is then a lost job
+        **LIMITS)
 
 
 def headers_for(ep, request) -> list:
