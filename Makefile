@@ -68,7 +68,7 @@ $(JS_STAMP): tests/js/package.json tests/js/package-lock.json
 STRESS_TESTS := tests/test_local_endpoint_fuzz.py tests/test_local_endpoint_faults.py tests/test_local_endpoint_load.py
 test-full: setup js-sdk
 	STRESS_SIZE=full $(PY) -m pytest -s -p no:cacheprovider $(STRESS_TESTS)
-	$(PY) scripts/worker_memory.py --requests 1500 --check
+	$(PY) scripts/worker_memory.py --requests 600 --check
 
 # Re-execute every lesson with its defaults and save it (outputs, plots) cleaned:
 # no machine paths, keys or papermill metadata.
