@@ -10,9 +10,6 @@ Contract:
   (RunPod documents none): ``json.loads`` recurses, so a few thousand ``[`` raise
   ``RecursionError``, and a value just under that limit would still fail later, when
   it is encoded again inside a status body, a job-take answer or a webhook.
-- ``milliseconds(value, name, maximum_ms)`` checks a client's millisecond count
-  (a positive int, not a bool, at most ``maximum_ms``) before any division, so a
-  number of hundreds of digits is a 400, not an ``OverflowError``.
 """
 
 from __future__ import annotations
@@ -77,10 +74,3 @@ def parse_json(raw: bytes, what: str) -> Any:
                          f"of lists and objects")
     return value
 
-
-def milliseconds(value: Any, name: str, maximum_ms: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= maximum_ms:
-        raise http_error(web.HTTPBadRequest,
-                         f"{name} must be a positive integer number of milliseconds, "
-                         f"at most {maximum_ms}")
-    return value

@@ -136,7 +136,7 @@ def test_a_webhook_receiver_that_redirects_never_makes_the_endpoint_post_elsewhe
         local_endpoint_factory, code):
     from test_local_endpoint_protocol import FakeWorker
 
-    ep = local_endpoint_factory(**NO_WORKERS, webhook_attempts=2)
+    ep = local_endpoint_factory(**NO_WORKERS, webhook_attempts=2, webhook_retry_interval=0.2)
     target = FakeReceiver()  # on loopback here; the redirect could name any address
     redirecting = FakeReceiver(code, {"Location": target.url})
     try:

@@ -136,7 +136,8 @@ def test_a_frozen_worker_is_found_by_its_missed_pings_and_its_job_moves_on(
 
 @pytest.fixture(scope="module")
 def slow(module_local_endpoint_factory):
-    ep = module_local_endpoint_factory(handler("slow.py"), min_workers=1, max_workers=1)
+    ep = module_local_endpoint_factory(handler("slow.py"), min_workers=1, max_workers=1,
+                                       min_execution_timeout=1)  # a 1 s executionTimeout below
     ep.wait_for(lambda h: h["workers"]["idle"] == 1, timeout=60)
     return ep
 
