@@ -27,7 +27,7 @@ HANDLERS = Path(__file__).parent / "handlers"
 FINAL = {"COMPLETED", "FAILED", "CANCELLED", "TIMED_OUT"}
 LIMITS = dict(max_run_bytes=64 * 1024, max_runsync_bytes=128 * 1024,
               max_worker_post_bytes=256 * 1024)
-EXAMPLES = size(150, 3000)
+EXAMPLES = size(200, 3000)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
@@ -114,7 +114,7 @@ def fuzzed_requests(draw, endpoint_id: str):
 def ep(module_local_endpoint_factory):
     return module_local_endpoint_factory(
         [sys.executable, str(HANDLERS / "echo.py")], max_workers=1, min_workers=1,
-        take_hold=0.5, stream_hold=0.3, runsync_wait=0.3, ping_timeout=3,
+        take_hold=0.5, stream_hold=0.3, runsync_wait=1, ping_timeout=3,
         max_retries=10, retention=3600, runsync_retention=3600,  # a 404 is then a lost job
         **LIMITS)
 
