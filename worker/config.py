@@ -9,6 +9,7 @@ Contract:
 | variable            | default        | meaning                                                   |
 |---------------------|----------------|-----------------------------------------------------------|
 | MODEL_NAME          | ``tiny``       | ``tiny`` (built here), ``smollm2`` (from PyPI), a folder, or a hub id |
+| SERVED_MODEL_NAME   | (see below)    | the model name OpenAI clients see and send (``/v1/models``) |
 | DEVICE              | ``auto``       | auto, cpu or cuda (cuda falls back to cpu when absent)    |
 | DTYPE               | ``auto``       | auto, float32, float16 or bfloat16                       |
 | MAX_CONCURRENCY     | ``32``         | jobs one worker holds at once (``concurrency_modifier``)  |
@@ -35,6 +36,10 @@ concurrency equals the jobs it can run pauses after almost every take. Jobs abov
 ``~/.cache/runpod-worker-lessons``). ``XDG_CACHE_HOME`` wins over ``HOME`` so that a
 process started with a private ``HOME`` (the local endpoint's workers) still finds
 the models.
+
+``SERVED_MODEL_NAME`` (as vLLM's ``--served-model-name``) defaults to the short
+``MODEL_NAME`` (``tiny``, ``smollm2``), a folder's own name (never its path), or the
+hub id (``worker.openai_compat.served_name``).
 """
 
 from __future__ import annotations
@@ -99,6 +104,7 @@ class Settings:
     """Every knob of the worker; see the module docstring for the variables."""
 
     model_name: str = "tiny"
+    served_model_name: str = ""  # empty: derived from model_name (see the docstring)
     device: str = "auto"
     dtype: str = "auto"
     max_concurrency: int = 32
@@ -125,6 +131,7 @@ class Settings:
 
         return cls(
             model_name=get("MODEL_NAME", d.model_name).strip() or d.model_name,
+            served_model_name=get("SERVED_MODEL_NAME", "").strip(),
             device=_choice("DEVICE", get("DEVICE", d.device), DEVICES),
             dtype=_choice("DTYPE", get("DTYPE", d.dtype), DTYPES),
             max_concurrency=_int("MAX_CONCURRENCY", get("MAX_CONCURRENCY", d.max_concurrency), 1),

@@ -30,7 +30,9 @@ a plain request yields its one result (with ``return_aggregate_stream`` the job'
 with that text as ``error`` (``worker.errors.parse_job_error`` reads it back).
 Generation runs in the batcher's thread and hands text to the event loop as it is
 decoded, so the worker's loop (job-take, job-stop, other jobs) keeps running; when the
-SDK cancels the job, its row of the batch stops at the next token.
+SDK cancels the job, its row of the batch stops at the next token. A job whose input
+carries ``openai_route`` is answered by ``worker.openai_compat`` (OpenAI objects, or
+server-sent-event text when streamed) through ``job_items``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from worker.errors import GenerationTimeout, classify, is_error, to_sdk_error
 from worker.generation import Completion, GenerationTask
 from worker.logs import log_event
 from worker.model import get_model, is_loaded
+from worker.openai_compat import is_openai_job, openai_items
 from worker.progress import get_reporter
 from worker.schema import GenerationRequest, parse_request
 
@@ -246,7 +249,8 @@ async def job_items(job: Any) -> AsyncIterator[dict[str, Any]]:
 
 async def async_handler(job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     """The handler the SDK runs; see the module docstring."""
-    async for item in job_items(job):
+    items = openai_items(job, job_items) if is_openai_job(job) else job_items(job)
+    async for item in items:
         if is_error(item):
             yield {"error": to_sdk_error(item)}
             return
