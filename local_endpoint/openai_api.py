@@ -192,11 +192,17 @@ async def _relay_stream(dispatch: Dispatch, request: web.Request, job: Job) -> w
             return web.json_response({"error": {"message": "The worker streamed nothing.", "type": "server_error",
                                                 "param": None, "code": None}}, status=500,
                                      headers={"x-should-retry": "false"})
-        await response.write_eof()
+        await _end(response)
         return response
     failure = _failure(ended)
     if response is None:
         return failure
-    await response.write(b"data: " + failure.body + b"\n\n")
-    await response.write_eof()
+    await _end(response, b"data: " + failure.body + b"\n\n")
     return response
+
+
+async def _end(response: web.StreamResponse, last: bytes = b"") -> None:
+    try:
+        await response.write_eof(last)
+    except ConnectionError:  # a client that has read [DONE] may hang up first
+        pass
