@@ -60,7 +60,7 @@ notebooks: setup
 
 # The benchmarks (a few minutes): tables on stdout, bench/results.json, bench/*.png.
 bench: setup
-	$(PY) bench/per_job_overhead.py && $(PY) bench/streaming.py && $(PY) bench/cold_start.py && $(PY) bench/concurrency.py
+	$(PY) bench/per_job_overhead.py && $(PY) bench/streaming.py && $(PY) bench/cold_start.py && $(PY) bench/concurrency.py && $(PY) bench/openai_streaming.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
