@@ -119,6 +119,7 @@ def main() -> None:
     plot(tps, first)
     common.save("openai_streaming", {
         "unit": "tokens/s", "max_tokens": n, "model": settings.model_name, "contenders": list(tps),
+        "torch_threads": torch.get_num_threads(),  # OMP_NUM_THREADS=1 is steadier on a loaded 2-core machine
         "median": {k: round(v["median"], 1) for k, v in tps.items()},
         "p95": {k: round(v["p95"], 1) for k, v in tps.items()},
         "ratios": ratios, "completion_tokens": tokens,

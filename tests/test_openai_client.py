@@ -150,3 +150,14 @@ def test_a_client_that_hangs_up_mid_stream_cancels_its_job(server, client):
         time.sleep(0.1)
     h = health(server)
     assert h["jobs"]["inProgress"] == 0 and h["jobs"]["completed"] == before, h
+
+
+def test_a_timed_out_job_is_504_and_the_client_does_not_resubmit_it(local_endpoint_factory):
+    slow = [sys.executable, str(ROOT / "tests" / "handlers" / "slow.py")]   # sleeps 5 s on any input
+    ep = local_endpoint_factory(slow, min_workers=1, max_workers=1, execution_timeout=1.0,
+                                min_execution_timeout=0.5)
+    client = openai.OpenAI(base_url=f"{ep.url}/{ep.endpoint_id}/openai/v1", api_key=ep.api_key, max_retries=2)
+    with pytest.raises(openai.InternalServerError) as info:
+        client.completions.create(model="any", prompt="x")
+    assert info.value.status_code == 504 and info.value.response.headers["x-should-retry"] == "false"
+    assert ep.health()["jobs"]["failed"] == 1, "one job: the client did not send it again"
