@@ -90,7 +90,7 @@ class GenerationRequest(BaseModel):
     def _one_source_within_limits(self, info: ValidationInfo) -> "GenerationRequest":
         if (self.prompt is None) == (self.messages is None):
             raise ValueError("give exactly one of 'prompt' or 'messages'")
-        settings = (info.context or {}).get("settings") or cfg.Settings()
+        settings = (info.context or {}).get("settings") or cfg.get_settings()
         chars = len(self.prompt) if self.prompt is not None else sum(len(m.content) for m in self.messages)
         if chars > settings.max_prompt_chars:
             raise ValueError(f"prompt is {chars} characters; the limit is {settings.max_prompt_chars}")
@@ -105,8 +105,11 @@ class GenerationRequest(BaseModel):
 
 
 def parse_request(raw: Any, settings: cfg.Settings | None = None) -> GenerationRequest:
-    """Validate a job's ``input``; raises ``pydantic.ValidationError``."""
-    context = {"settings": settings or cfg.Settings()}
+    """Validate a job's ``input`` against ``settings`` (default: the active ones).
+
+    Raises ``pydantic.ValidationError``.
+    """
+    context = {"settings": settings if settings is not None else cfg.get_settings()}
     # model_validate rejects non-dicts itself, with the standard "model_type" error.
     return GenerationRequest.model_validate(raw, context=context)
 
