@@ -34,7 +34,6 @@ MIN_EXERCISES = 2
 EXPECTED = [
     "01_handler_basics", "02_streaming", "03_progress_updates", "04_async_and_concurrency",
     "05_error_handling", "06_input_validation", "07_cold_start_and_memory", "08_logging",
-    "09_openai_compatible_requests",
     "12_testing_and_deployment",
 ]
 LAST = "12_testing_and_deployment"
