@@ -25,7 +25,7 @@ export PYTHONUNBUFFERED = 1
 # The kernel papermill and JupyterLab start runs "python" from PATH: this venv's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup model smollm2 demo test test-full js-sdk notebooks lab gpu-demo bench clean-venv
+.PHONY: setup model smollm2 demo test test-full js-sdk notebooks lab site gpu-demo bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -77,10 +77,15 @@ notebooks: setup
 
 # The benchmarks (a few minutes): tables on stdout, bench/results.json, bench/*.png.
 bench: setup
-	$(PY) bench/per_job_overhead.py && $(PY) bench/streaming.py && $(PY) bench/cold_start.py && $(PY) bench/concurrency.py
+	$(PY) bench/per_job_overhead.py && $(PY) bench/streaming.py && $(PY) bench/cold_start.py && $(PY) bench/concurrency.py && $(PY) bench/openai_streaming.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
+
+# The lessons as a static book in site/ (index.html first): their saved outputs
+# rendered to HTML, nothing re-executed.
+site: setup
+	$(PY) -m lessons.site --out site
 
 # On a GPU pod: every lesson with papermill, executed copies and an HTML index in OUT.
 #   make gpu-demo MODEL=Qwen/Qwen2.5-0.5B-Instruct DEVICE=cuda DTYPE=auto GPU=1 HF_HUB_OFFLINE=0

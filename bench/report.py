@@ -43,6 +43,13 @@ def report(results: dict) -> str:
         ("8 concurrent generation requests (total tokens/s)", conc["batching_tokens_per_s"]["median"],
          list(conc["batching_tokens_per_s"]["median"])),
     ]
+    oa = results.get("openai_streaming")
+    if oa:
+        rows += [
+            (f"OpenAI streaming, {oa['max_tokens']} tokens, official client (tokens/s)", oa["median"], oa["contenders"]),
+            ("time to the first text, OpenAI and native (ms)",
+             {k: v["median"] for k, v in oa["first_text_ms"].items()}, list(oa["first_text_ms"])),
+        ]
     lines = [f"Measured with `make bench` on {m['cpu']} ({m['cores']} cores, GPU: {m['gpu'] or 'none'}), "
              f"runpod {m['runpod']}, torch {m['torch']}, transformers {m['transformers']}; medians of "
              f"interleaved repetitions (p95s in `bench/results.json`).", "",
@@ -51,7 +58,7 @@ def report(results: dict) -> str:
         for i, name in enumerate(names):
             lines.append(f"| {title if i == 0 else ''} | {name} | {_fmt(medians[name])} |")
     lines += ["", "| target | measured | limit | met |", "|---|---:|---:|:---:|"]
-    for result in (per_job, stream, cold, conc):
+    for result in (per_job, stream, cold, conc) + ((oa,) if oa else ()):
         for t in result["targets"].values():
             sign = ">=" if t["higher_is_better"] else "<="
             lines.append(f"| {t['what']} | {t['value']:.3g} | {sign} {t['limit']} | {'yes' if t['met'] else '**no**'} |")

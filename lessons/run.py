@@ -1,8 +1,16 @@
 """Run the lessons with papermill, keep their saved outputs clean, and check them.
 
 Contract:
-- ``execute(path, out, parameters)`` runs one notebook top to bottom with papermill on
-  this Python's kernel (cwd ``notebooks/``), writing the executed copy to ``out``.
+- ``execute(path, out, parameters, cwd=...)`` runs one notebook top to bottom with
+  papermill on this Python's kernel, writing the executed copy to ``out``. The kernel
+  starts in ``cwd``: ``notebooks/`` by default (``make notebooks``); the tests start it in
+  the repository root, which every lesson must also run from.
+- ``checked_output_differences(saved, executed)`` compares the outputs of the cells
+  tagged ``nbval-check-output`` in two copies of a lesson, the way nbval does: streams
+  of one name are joined (carriage returns and backspaces applied), ANSI colour codes
+  and trailing spaces are dropped; images, widget views, metadata and execution
+  counts are not compared (they vary between runs and library versions). Returns one
+  line per difference (empty: the same).
 - ``clean(nb)`` strips what must not be saved: papermill's and nbclient's metadata
   (machine paths, timings, parameters) and widget state; it keeps outputs and plots.
 - ``problems(nb)`` lists what makes a saved notebook unfit to commit: cells not run in
@@ -10,7 +18,7 @@ Contract:
 - ``python -m lessons.run --in-place`` (``make notebooks``) re-executes every lesson
   with its defaults and saves it cleaned into ``notebooks/``; ``--out DIR -p NAME
   VALUE ...`` (``make gpu-demo``) writes executed copies and an HTML index to DIR
-  instead. It fails, naming the notebook and the problem, if a saved copy would carry
+  instead; ``--cwd root`` starts the kernel in the repository root. It fails, naming the notebook and the problem, if a saved copy would carry
   a path or a key.
 """
 
@@ -36,8 +44,8 @@ LEAKS = re.compile(
 
 
 def lessons() -> list[Path]:
-    """Every lesson, in order."""
-    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    """Every lesson, in order (not the ``.running.ipynb`` copy an interrupted run leaves)."""
+    return sorted(p for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if "." not in p.stem)
 
 
 def _kernel_env() -> None:
@@ -48,13 +56,15 @@ def _kernel_env() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
-def execute(path: Path, out: Path, parameters: dict[str, Any] | None = None, timeout: int = 600) -> Path:
-    """Run ``path`` with papermill into ``out``; raises papermill's error if a cell fails."""
+def execute(path: Path, out: Path, parameters: dict[str, Any] | None = None, timeout: int = 600,
+            cwd: Path = NOTEBOOKS) -> Path:
+    """Run ``path`` with papermill into ``out``, the kernel started in ``cwd``; raises
+    papermill's error if a cell fails."""
     import papermill
 
     _kernel_env()
     papermill.execute_notebook(str(path), str(out), parameters=parameters or {}, kernel_name="python3",
-                               cwd=str(NOTEBOOKS), progress_bar=False, execution_timeout=timeout,
+                               cwd=str(cwd), progress_bar=False, execution_timeout=timeout,
                                log_output=False)
     return out
 
@@ -107,6 +117,50 @@ def problems(nb: Any) -> list[str]:
     return found
 
 
+CHECK_TAG = "nbval-check-output"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_NOT_COMPARED = ("image/", "application/vnd.jupyter.widget")
+
+
+def _normal(text: Any) -> str:
+    text = text if isinstance(text, str) else "".join(text) if isinstance(text, list) else str(text)
+    return "\n".join(line.rstrip() for line in _ANSI.sub("", text).splitlines())
+
+
+def _comparable(cell: Any) -> list[tuple[str, str]]:
+    """A cell's outputs as (kind, normalised text): 'stdout', 'text/plain', 'error', ..."""
+    import copy
+
+    from nbval.plugin import coalesce_streams
+
+    found: list[tuple[str, str]] = []
+    for output in coalesce_streams([copy.deepcopy(o) for o in cell.get("outputs", [])]):
+        if output.get("output_type") == "stream":
+            found.append((output["name"], _normal(output["text"])))
+        elif output.get("output_type") == "error":
+            found.append(("error", f"{output.get('ename')}: {output.get('evalue')}"))
+        for kind, value in sorted(output.get("data", {}).items()):
+            if not kind.startswith(_NOT_COMPARED):
+                found.append((kind, _normal(value)))
+    return found
+
+
+def checked_output_differences(saved: Any, executed: Any) -> list[str]:
+    """How the checked cells' outputs of ``executed`` differ from ``saved`` (empty: none)."""
+    # papermill adds a cell tagged injected-parameters when parameters are given
+    executed_cells = [c for c in executed.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    if [c.source for c in saved.cells] != [c.source for c in executed_cells]:
+        return ["the two copies do not have the same cells"]
+    differences: list[str] = []
+    for i, (old, new) in enumerate(zip(saved.cells, executed_cells)):
+        if old.cell_type != "code" or CHECK_TAG not in old.metadata.get("tags", []):
+            continue
+        want, got = _comparable(old), _comparable(new)
+        if want != got:
+            differences.append(f"cell {i} ({old.source.splitlines()[0][:60]!r}): saved {want!r}, now {got!r}")
+    return differences
+
+
 def _html_index(out: Path, rows: list[tuple[str, str, float]], parameters: dict[str, Any]) -> None:
     items = "\n".join(f'<li><a href="{html.escape(name)}.html">{html.escape(name)}</a>: {status}, {secs:.1f} s</li>'
                       for name, status, secs in rows)
@@ -122,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--out", type=Path, help="write executed copies and index.html here")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
                         help="a papermill parameter (repeatable); values are read as Python literals if they parse")
+    parser.add_argument("--cwd", choices=["notebooks", "root"], default="notebooks",
+                        help="the folder the kernel starts in (default notebooks/; every lesson runs from either)")
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every lesson")
     args = parser.parse_args(argv)
 
@@ -146,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         print(f"running {path.name} ...", flush=True)
         try:
-            execute(path, tmp, parameters)
+            execute(path, tmp, parameters, cwd=NOTEBOOKS if args.cwd == "notebooks" else ROOT)
             status = "ok"
         except Exception as exc:  # papermill saves the partial notebook; report and go on
             status = f"FAILED: {type(exc).__name__}"

@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = json.loads((ROOT / "bench" / "results.json").read_text())
-BENCHMARKS = ["per_job_overhead", "streaming", "cold_start", "concurrency"]
+BENCHMARKS = ["per_job_overhead", "streaming", "cold_start", "concurrency", "openai_streaming"]
 
 
 def test_every_benchmark_is_there():
@@ -51,6 +51,10 @@ def test_targets_are_derived_from_the_reported_medians():
     c = RESULTS["cold_start"]
     ratio = c["median"]["this worker (python -m worker)"] / c["median"]["floor: bare import + from_pretrained"]
     assert c["targets"]["cold_start_over_floor"]["value"] == pytest.approx(ratio, rel=1e-2)
+    o = RESULTS["openai_streaming"]
+    paired = sorted(o["openai_over_plain_per_repetition"])
+    median = (paired[len(paired) // 2] + paired[(len(paired) - 1) // 2]) / 2
+    assert o["targets"]["openai_stream_fraction_of_plain_generate"]["value"] == pytest.approx(median, rel=1e-3)
     b = RESULTS["concurrency"]["batching_tokens_per_s"]["median"]
     speedup = b["batched (BATCH_SIZE=8)"] / b["one by one (BATCH_SIZE=1)"]
     assert RESULTS["concurrency"]["targets"]["batching_speedup_at_8"]["value"] == pytest.approx(speedup, rel=1e-2)
