@@ -17,7 +17,8 @@ Modules, one concern each (each imports only those listed after it, never back):
 - ``endpoint``: the context manager; ``cli``: the command line; ``pytest_plugin``.
 - ``server``: one endpoint's life: socket, temporary folders, start, stop, reports.
 - ``app``: assembles the routes into the HTTP app.
-- ``client_api`` / ``worker_api``: the routes each side of the SDK calls.
+- ``client_api`` / ``worker_api``: the routes each side of the SDK calls;
+  ``openai_api``: the OpenAI-compatible routes (``/openai/v1/...``), each a job.
 - ``supervisor``: what happens by the clock (dead and silent workers, timeouts,
   ttl, retention, scaling, start-up failures).
 - ``dispatch``: where jobs meet workers: the named operations the routes and the

@@ -2,7 +2,7 @@
 
 Contract:
 - ``build_app(dispatch)`` returns an ``aiohttp`` application whose routes
-  (``client_api``, ``worker_api``) act through ``dispatch`` alone. This module
+  (``client_api``, ``openai_api``, ``worker_api``) act through ``dispatch`` alone. This module
   imports the route modules and nothing imports it back but ``server``: no module
   refers to the one that imports it.
 - Every answer is JSON, an unknown path (404) and a method a route does not take
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import client_api, worker_api
+from . import client_api, guards, openai_api, worker_api
 from .dispatch import Dispatch
 from .httputil import error
 
@@ -37,7 +37,8 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
 
 
 def build_app(dispatch: Dispatch) -> web.Application:
-    app = web.Application(middlewares=[json_errors])
+    app = web.Application(middlewares=[guards.undecodable_headers, json_errors])
     client_api.add_routes(app, dispatch)
+    openai_api.add_routes(app, dispatch)
     worker_api.add_routes(app, dispatch)
     return app

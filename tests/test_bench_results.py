@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = json.loads((ROOT / "bench" / "results.json").read_text())
-BENCHMARKS = ["per_job_overhead", "streaming", "cold_start", "concurrency"]
+BENCHMARKS = ["per_job_overhead", "streaming", "cold_start", "concurrency", "openai_streaming"]
 
 
 def test_every_benchmark_is_there():
@@ -51,6 +51,10 @@ def test_targets_are_derived_from_the_reported_medians():
     c = RESULTS["cold_start"]
     ratio = c["median"]["this worker (python -m worker)"] / c["median"]["floor: bare import + from_pretrained"]
     assert c["targets"]["cold_start_over_floor"]["value"] == pytest.approx(ratio, rel=1e-2)
+    o = RESULTS["openai_streaming"]
+    paired = sorted(o["openai_over_plain_per_repetition"])
+    median = (paired[len(paired) // 2] + paired[(len(paired) - 1) // 2]) / 2
+    assert o["targets"]["openai_stream_fraction_of_plain_generate"]["value"] == pytest.approx(median, rel=1e-3)
     b = RESULTS["concurrency"]["batching_tokens_per_s"]["median"]
     speedup = b["batched (BATCH_SIZE=8)"] / b["one by one (BATCH_SIZE=1)"]
     assert RESULTS["concurrency"]["targets"]["batching_speedup_at_8"]["value"] == pytest.approx(speedup, rel=1e-2)
@@ -64,3 +68,28 @@ def test_the_readme_table_is_the_one_made_from_results_json():
 
     assert readme_section((ROOT / "README.md").read_text()) == report(RESULTS), \
         "README's results table is stale: run `python bench/report.py --write`"
+
+
+def test_saving_a_benchmarks_results_remakes_the_readme_table(tmp_path, monkeypatch):
+    # make bench rewrites results.json; the README's table must follow, or the test
+    # above fails after every benchmark run.
+    import copy
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import common
+    from report import readme_section, report
+
+    results, readme = tmp_path / "results.json", tmp_path / "README.md"
+    results.write_text(json.dumps(RESULTS))
+    readme.write_text((ROOT / "README.md").read_text())
+    monkeypatch.setattr(common, "RESULTS", results)
+    monkeypatch.setattr(common, "README", readme)
+    streaming = copy.deepcopy(RESULTS["streaming"])
+    first = streaming["contenders"][0]
+    streaming["median"][first] = streaming["median"][first] * 2 + 1  # a new measurement
+    common.save("streaming", streaming)
+    saved = json.loads(results.read_text())
+    assert saved["streaming"]["median"][first] == streaming["median"][first]
+    assert readme_section(readme.read_text()) == report(saved)
+    assert readme_section(readme.read_text()) != report(RESULTS)

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
 
     model_name: str = Field("tiny", description="`tiny` or `smollm2` (folders under WORKER_CACHE_DIR, "
                             "built by demo_models), a model folder, or a hub id")
+    served_model_name: str = Field("", description="the model name OpenAI clients see and send (empty: the short "
+                                   "name, a folder's own name or the hub id; worker.openai_compat)")
     device: Literal[DEVICES] = Field("auto", description="where the model runs (cuda falls back to cpu, with a warning, where absent)")
     dtype: Literal[DTYPES] = Field("auto", description="auto: bfloat16 (or float16) on a GPU, float32 on CPU")
     max_concurrency: int = Field(32, ge=1, description="jobs one worker holds at once (the SDK's "
@@ -109,6 +111,11 @@ class Settings(BaseSettings):
                                    **others: PydanticBaseSettingsSource) -> tuple[PydanticBaseSettingsSource, ...]:
         # Keywords only: the environment is read by from_env, once, at start.
         return (init_settings,)
+
+    @field_validator("served_model_name", mode="before")
+    @classmethod
+    def _served_name(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
 
     @field_validator("model_name", mode="before")
     @classmethod

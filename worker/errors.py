@@ -7,7 +7,8 @@ Contract:
 - Out of memory never retries: the same input would fail the same way.
 - ``to_sdk_error(result)`` is the string a streaming (generator) handler hands to the
   runpod SDK, which keeps only the ``error`` string of a failed stream: the structured
-  result travels as JSON text in it. ``parse_job_error(text)`` is its client-side
+  result travels as JSON text in it (with ``openai``, OpenAI's error object, for an
+  OpenAI-compatible job: ``worker.openai_compat``). ``parse_job_error(text)`` is its client-side
   inverse; it also reads the SDK's own JSON for a handler that raised, and plain text.
 - Importing this module does not import torch: a torch OOM can only be raised once
   torch is imported, so it is looked up in ``sys.modules`` when needed.
@@ -119,7 +120,8 @@ def is_error(result: Any) -> bool:
 
 def to_sdk_error(result: dict[str, Any]) -> str:
     """The ``error`` string for the SDK: the structured result as JSON text."""
-    return json.dumps({k: result[k] for k in ("error", "status", "retry", "error_type", "details") if k in result})
+    return json.dumps({k: result[k] for k in ("error", "status", "retry", "error_type", "details", "openai")
+                       if k in result})
 
 
 def parse_job_error(error: Any) -> dict[str, Any]:

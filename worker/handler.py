@@ -51,7 +51,9 @@ A job's path, thread by thread, in order (and who owns each queue on the way):
    SDK then posts what was yielded (its own stream and result queues).
 When the SDK cancels the job, the task's ``cancel`` event stops its row of the batch
 at the next token; the worker's loop (job-take, job-stop, other jobs) never waits on
-generation.
+generation. A job whose input carries ``openai_route`` is answered by
+``worker.openai_compat`` (OpenAI objects, or server-sent-event text when streamed)
+through ``job_items``.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ from worker.errors import GenerationTimeout, classify, is_error, to_sdk_error
 from worker.generation import Completion, GenerationTask
 from worker.logs import log_event
 from worker.model import get_model, is_loaded
+from worker.openai_compat import is_openai_job, openai_items
 from worker.progress import get_reporter
 from worker.schema import GenerationRequest, parse_request
 
@@ -268,7 +271,8 @@ async def job_items(job: Any) -> AsyncIterator[dict[str, Any]]:
 
 async def async_handler(job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     """The handler the SDK runs; see the module docstring."""
-    async for item in job_items(job):
+    items = openai_items(job, job_items) if is_openai_job(job) else job_items(job)
+    async for item in items:
         if is_error(item):
             yield {"error": to_sdk_error(item)}
             return

@@ -21,6 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from worker import config as cfg
 
 
+def _encodable(value: str) -> str:
+    # A lone surrogate (JSON "\\ud800") survives json.loads and pydantic's check of a
+    # nested str, then breaks the tokenizer: the input's fault, so a validation error.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode text (a lone surrogate at character {exc.start})") from None
+    return value
+
+
 class Message(BaseModel):
     """One chat message."""
 
@@ -28,6 +38,8 @@ class Message(BaseModel):
 
     role: Literal["system", "user", "assistant"]
     content: str
+
+    _content_is_text = field_validator("content")(_encodable)
 
 
 class GenerationRequest(BaseModel):
@@ -84,6 +96,7 @@ class GenerationRequest(BaseModel):
         for s in stops:
             if not s or len(s) > cfg.MAX_STOP_CHARS:
                 raise ValueError(f"each stop sequence must have 1 to {cfg.MAX_STOP_CHARS} characters")
+            _encodable(s)
         return stops
 
     @model_validator(mode="after")
