@@ -17,7 +17,7 @@ from lessons.run import clean, execute, lessons, problems
 EXPECTED = [
     "01_handler_basics", "02_streaming", "03_progress_updates", "04_async_and_concurrency",
     "05_error_handling", "06_input_validation", "07_cold_start_and_memory", "08_logging",
-    "09_testing_and_deployment",
+    "12_testing_and_deployment",
 ]
 # The second parameter set: what a GPU run changes (device, dtype), on this CPU.
 SECOND = {"DEVICE": "cpu", "DTYPE": "bfloat16", "COMPILE": True}  # COMPILE: lesson 7 only
