@@ -73,10 +73,7 @@ def sdk_line(endpoint_id: str | None) -> str:
 
 def wait_final(job: Any, timeout: float = 300) -> dict:
     """The first final ``/status`` body of ``job``."""
-    try:  # TODO(f): drop the fallback once A's move lands
-        from lessons.client import FINAL, status_body
-    except ImportError:
-        from worker.client import FINAL, status_body
+    from lessons.client import FINAL, status_body
 
     deadline = time.monotonic() + timeout
     while (body := status_body(job))["status"] not in FINAL:
