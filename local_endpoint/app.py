@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from . import client_api, worker_api
+from . import client_api, guards, worker_api
 from .dispatch import Dispatch
 from .httputil import error
 
@@ -37,7 +37,7 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
 
 
 def build_app(dispatch: Dispatch) -> web.Application:
-    app = web.Application(middlewares=[json_errors])
+    app = web.Application(middlewares=[guards.undecodable_headers, json_errors])
     client_api.add_routes(app, dispatch)
     worker_api.add_routes(app, dispatch)
     return app

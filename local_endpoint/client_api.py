@@ -48,12 +48,12 @@ created, whatever its state; a running one is stopped on its worker.
 
 from __future__ import annotations
 
-import json
 from typing import Awaitable, Callable
 
 from aiohttp import web
 
 from .dispatch import Dispatch
+from .guards import parse_json
 from .httputil import client_key_ok, error, http_error, read_body
 from .webhooks import webhook_refusal
 
@@ -102,11 +102,7 @@ async def _submit(dispatch: Dispatch, request: web.Request, *, sync: bool):
     cfg = dispatch.config
     limit, what = ((cfg.max_runsync_bytes, "/runsync") if sync
                    else (cfg.max_run_bytes, "/run"))
-    raw = await read_body(request, limit, what)
-    try:
-        body = json.loads(raw)
-    except ValueError as problem:
-        raise http_error(web.HTTPBadRequest, f"the body is not valid JSON: {problem}")
+    body = parse_json(await read_body(request, limit, what), "the body")
     if not isinstance(body, dict) or "input" not in body:
         raise http_error(web.HTTPBadRequest,
                          "the body must be a JSON object with an 'input' field")
@@ -153,7 +149,9 @@ def _wait_s(dispatch: Dispatch, request: web.Request) -> float:
     if "wait" not in request.query:
         return dispatch.config.runsync_wait
     text = request.query["wait"].strip()
-    if not (text.isascii() and text.isdigit()) or not WAIT_MIN_MS <= int(text) <= WAIT_MAX_MS:
+    # The length first: int() refuses more than 4300 digits with a ValueError.
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(WAIT_MAX_MS)) \
+            or not WAIT_MIN_MS <= int(text) <= WAIT_MAX_MS:
         raise http_error(web.HTTPBadRequest, WAIT_INVALID)
     return int(text) / 1000
 

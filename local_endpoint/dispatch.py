@@ -150,11 +150,20 @@ class Dispatch:
 
     # ------------------------------------------------------------- workers
     @contextmanager
-    def worker_request(self, worker_id: str) -> Iterator[Worker]:
-        """Book-keeping around every request a worker makes."""
+    def worker_request(self, worker_id: str, *, register: bool = False) -> Iterator[Worker]:
+        """Book-keeping around every request a worker makes.
+
+        An id this endpoint does not know becomes an external worker only with
+        ``register`` (a job-take: it asks for work); any other request from it is
+        answered for a visitor that is not kept, so made-up ids never count as
+        workers (``scaling``) nor fill memory.
+        """
         worker = self.pool.get(worker_id)
         if worker is None or (worker.external and worker.state == EXITED):
-            worker = self.pool.register_external(worker_id)
+            if register:
+                worker = self.pool.register_external(worker_id)
+            else:
+                worker = Worker(id=worker_id, spawned_at=self.clock())
         worker.request_began(self.clock())
         try:
             yield worker
@@ -182,7 +191,11 @@ class Dispatch:
             self.changed.notify()
             return jobs
 
-        return await self.wait_for(jobs_for_it, self.config.take_hold) or []
+        worker.take_began()  # an external worker is free capacity while it asks
+        try:
+            return await self.wait_for(jobs_for_it, self.config.take_hold) or []
+        finally:
+            worker.take_ended(self.clock(), hung_up=hung_up())
 
     async def stop_list(self, worker: Worker) -> list[str]:
         """The ids of this worker's jobs it must stop, held until there are some."""

@@ -11,7 +11,8 @@ Contract:
   itself is already final). The platform tries three times in all, 10 s apart
   (RunPod's documentation, send requests, "Webhook notifications":
   https://docs.runpod.io/serverless/endpoints/send-requests); those are
-  ``EndpointConfig``'s defaults.
+  ``EndpointConfig``'s defaults. A redirect (3xx) is a failed attempt, never
+  followed: only the URL checked above is ever called.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import logging
 from urllib.parse import urlsplit
 
 import aiohttp
+import yarl
 
 log = logging.getLogger("local_endpoint.webhooks")
 
@@ -29,10 +31,15 @@ log = logging.getLogger("local_endpoint.webhooks")
 def webhook_refusal(url: object) -> str | None:
     if not isinstance(url, str) or not url:
         return "webhook must be a URL string"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # raises for a port that is not a number in 0..65535
+        yarl.URL(url)  # what aiohttp will parse when it posts
+    except ValueError as problem:
+        return f"webhook is not a valid URL: {problem}"
     if parts.scheme not in ("http", "https"):
         return f"webhook must be an http or https URL, not {parts.scheme or 'no scheme'!r}"
-    host = parts.hostname or ""
     if host == "localhost":
         return None
     try:
@@ -48,7 +55,9 @@ async def deliver(session: aiohttp.ClientSession, url: str, body: dict, *,
                   attempts: int, interval: float) -> bool:
     for attempt in range(1, attempts + 1):
         try:
-            async with session.post(url, json=body,
+            # A redirect is not followed: its target, whatever address it names,
+            # would get the job's data and escape the loopback-only rule.
+            async with session.post(url, json=body, allow_redirects=False,
                                     timeout=aiohttp.ClientTimeout(total=10)) as response:
                 if 200 <= response.status < 300:
                     return True

@@ -27,18 +27,20 @@ A report on a job that is final, not this worker's, or unknown is answered 200
 ``{"accepted": false, "reason": ...}`` and changes nothing: the SDK cannot order its
 progress thread against its result, and a late report is no reason for it to retry.
 Any request marks the worker alive; its first job-take marks it ready. A worker id
-this endpoint did not spawn is registered as an external worker.
+this endpoint did not spawn is registered as an external worker by its first
+job-take; its other requests before that are answered but leave no trace, so a
+request with a made-up id never counts as a worker (``scaling``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Awaitable, Callable
 
 from aiohttp import web
 
 from .dispatch import Dispatch
+from .guards import parse_json
 from .httputil import error, read_body, worker_key_ok
 from .jobs import Ignored
 from .workers import Worker
@@ -57,7 +59,8 @@ def add_routes(app: web.Application, dispatch: Dispatch) -> None:
                                   "worker key (RUNPOD_AI_API_KEY of its workers)")
             if request.match_info["endpoint_id"] != cfg.endpoint_id:
                 return error(404, f"no endpoint {request.match_info['endpoint_id']!r} here")
-            with dispatch.worker_request(request.match_info["worker_id"]) as worker:
+            with dispatch.worker_request(request.match_info["worker_id"],
+                                         register=handler in TAKES) as worker:
                 return await handler(dispatch, request, worker)
         return checked
 
@@ -101,6 +104,9 @@ async def job_take_batch(dispatch: Dispatch, request: web.Request,
     return web.json_response([job.for_worker() for job in jobs])
 
 
+TAKES = (job_take, job_take_batch)
+
+
 async def job_stop(dispatch: Dispatch, request: web.Request,
                    worker: Worker) -> web.Response:
     ids = await dispatch.stop_list(worker)
@@ -111,11 +117,8 @@ async def job_stop(dispatch: Dispatch, request: web.Request,
 
 async def _report_body(dispatch: Dispatch, request: web.Request) -> dict | web.Response:
     raw = await read_body(request, dispatch.config.max_worker_post_bytes, "a worker post")
-    try:
-        # Form-urlencoded by header, JSON by content (runpod/serverless/modules/rp_http.py).
-        body = json.loads(raw)
-    except ValueError as problem:
-        return error(400, f"the body is not JSON text: {problem}")
+    # Form-urlencoded by header, JSON by content (runpod/serverless/modules/rp_http.py).
+    body = parse_json(raw, "the body")
     if not isinstance(body, dict):
         return error(400, "the body must be a JSON object")
     return body

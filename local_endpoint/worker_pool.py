@@ -31,6 +31,8 @@ from .workers import EXITED, STOPPING, Worker
 
 log = logging.getLogger("local_endpoint.workers")
 
+MAX_EXITED_EXTERNAL = 1000  # exited external workers remembered (for timeline())
+
 
 class WorkerPool:
     """Every worker of one endpoint, spawned or external, live or exited."""
@@ -98,6 +100,9 @@ class WorkerPool:
         now = self.clock()
         worker = Worker(id=worker_id, spawned_at=now, last_seen_at=now)
         self.workers[worker_id] = worker
+        gone = [w.id for w in self.workers.values() if w.external and w.state == EXITED]
+        for old_id in gone[:max(0, len(gone) - MAX_EXITED_EXTERNAL)]:
+            del self.workers[old_id]  # made-up ids must not grow memory without end
         log.info("external worker %s connected", worker_id)
         return worker
 

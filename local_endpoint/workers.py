@@ -35,6 +35,8 @@ class Worker:
     last_seen_at: float | None = None  # last request of any kind (pings included)
     last_ping_at: float | None = None
     open_requests: int = 0
+    open_takes: int = 0  # job-take requests it holds open now
+    take_ended_at: float | None = None  # when its last job-take ended (None: it hung up)
     jobs: set[str] = field(default_factory=set)  # jobs assigned and running
     draining: set[str] = field(default_factory=set)  # stopped jobs it may still run
     stop_requests: list[str] = field(default_factory=list)  # for its job-stop poll
@@ -77,6 +79,14 @@ class Worker:
 
     def request_ended(self) -> None:
         self.open_requests -= 1
+
+    def take_began(self) -> None:
+        self.open_takes += 1
+
+    def take_ended(self, now: float, *, hung_up: bool) -> None:
+        """A job-take ended; one the worker hung up on shows it gone, not polling."""
+        self.open_takes -= 1
+        self.take_ended_at = None if hung_up else now
 
     def pinged(self, now: float) -> None:
         self.last_ping_at = now

@@ -83,7 +83,7 @@ def test_help_lists_the_modes_and_every_setting_and_loads_nothing():
     from worker.config import Settings
     for variable in ("MODEL_NAME", "DEVICE", "DTYPE", "MAX_CONCURRENCY", "BATCH_SIZE", "JOB_TIMEOUT_S", "LOG_FORMAT"):
         assert f"| {variable} " in done.stdout
-    assert len([line for line in done.stdout.splitlines() if line.startswith("| ")]) == len(Settings.__dataclass_fields__) + 1
+    assert len([line for line in done.stdout.splitlines() if line.startswith("| ")]) == len(Settings.model_fields) + 1
 
 
 def test_a_bad_setting_stops_the_worker_before_anything_loads():
@@ -96,8 +96,9 @@ def test_start_config_registers_an_async_generator_with_aggregation_and_concurre
 
     from worker.sdk import start_config
     from worker.config import Settings
+    from worker.handler import async_handler
 
-    config = start_config(Settings(max_concurrency=6))
+    config = start_config(Settings(max_concurrency=6), async_handler)
     assert inspect.isasyncgenfunction(config["handler"]), "the SDK streams only generator handlers"
     assert config["return_aggregate_stream"] is True
     assert config["concurrency_modifier"](1) == 6 and config["refresh_worker"] is False

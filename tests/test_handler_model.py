@@ -89,9 +89,9 @@ def test_stop_strings_end_the_text_and_are_not_included(tiny_lm):
 def test_stop_trimmer_holds_back_a_partial_stop_across_chunks():
     t = generation.StopTrimmer(["END"])
     out = t.feed("abc E") + t.feed("N") + t.feed("D more")
-    assert out + t.finish() == "abc "
+    assert out + t.flush() == "abc "
     t = generation.StopTrimmer(["END"])
-    assert t.feed("abc E") == "abc " and t.feed("x") == "Ex" and t.finish() == ""
+    assert t.feed("abc E") == "abc " and t.feed("x") == "Ex" and t.flush() == ""
 
 
 def test_messages_without_a_chat_template_use_the_documented_plain_join(tiny_lm):

@@ -349,7 +349,11 @@ def test_a_job_missing_from_two_pings_long_after_its_take_fails_and_frees_the_wo
     assert ep.health()["workers"]["running"] == 0
 
 
-def test_an_unknown_worker_that_never_takes_a_job_is_dropped_after_the_ping_timeout(ep):
-    FakeWorker(ep, "ghost").ping()
-    assert ep.health()["workers"]["initializing"] == 1
-    ep.wait_for(lambda h: h["workers"]["initializing"] == 0, timeout=20)
+def test_an_unknown_worker_id_that_never_takes_a_job_is_never_counted_as_a_worker(ep):
+    ghost = FakeWorker(ep, "ghost")
+    ghost.ping()
+    ghost.stop_signals()
+    assert ghost.done("no-such-job", {"output": "x"})["accepted"] is False
+    workers = ep.health()["workers"]
+    assert (workers["idle"], workers["running"], workers["initializing"]) == (0, 0, 0)
+    assert "ghost" not in [w["id"] for w in ep.workers()]

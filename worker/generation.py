@@ -105,7 +105,8 @@ class StopTrimmer:
         out, self.pending = self.pending[:cut], self.pending[cut:]
         return out
 
-    def finish(self) -> str:
+    def flush(self) -> str:
+        """What was held back, at the end of the text (nothing after a stop)."""
         out, self.pending = ("" if self.stopped else self.pending), ""
         return out
 
@@ -137,6 +138,7 @@ class GenerationTask:
         return (sampling, r.temperature if sampling else 0.0, r.top_p if sampling else 1.0, tuple(r.stop_sequences))
 
     def finish(self, completion: Completion | None = None, error: BaseException | None = None) -> None:
+        """End the task with its outcome (once; later calls are ignored) and call ``on_done``."""
         if self.done.is_set():
             return
         self.completion, self.error = completion, error
@@ -184,7 +186,7 @@ class _Row:
         self.pieces: list[str] = []
         self.trimmer = StopTrimmer(task.request.stop_sequences)
         self.first_token: float | None = None
-        self.finished_step: int | None = None
+        self.end_step: int | None = None
         self.reason: str | None = None
         self.pending: list[int] = []  # tokens not decoded yet
         self.decoded_at = 0.0
@@ -194,7 +196,7 @@ class _Row:
             def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
                 piece = row.trimmer.feed(text) if text else ""
                 if stream_end:
-                    piece += row.trimmer.finish()
+                    piece += row.trimmer.flush()
                 if piece:
                     row.pieces.append(piece)
                     emit(piece)
@@ -202,8 +204,8 @@ class _Row:
         self.text = RowText(lm.tokenizer, skip_prompt=False, skip_special_tokens=True)
 
     def mark(self, step: int, reason: str) -> None:
-        if self.finished_step is None:
-            self.finished_step, self.reason = step, reason
+        if self.end_step is None:
+            self.end_step, self.reason = step, reason
 
 
 class _Limits:
@@ -225,7 +227,7 @@ class _Limits:
         hit_stop = self.stop_strings(input_ids, scores).tolist() if self.stop_strings is not None else None
         now = time.monotonic()
         for i, row in enumerate(self.rows):
-            if row.finished_step is not None:
+            if row.end_step is not None:
                 continue
             task = row.task
             if hit_stop is not None and hit_stop[i]:
@@ -236,7 +238,7 @@ class _Limits:
                 row.mark(step, "cancelled")
             elif task.deadline is not None and now >= task.deadline:
                 row.mark(step, "timeout")
-        done = [row.finished_step is not None for row in self.rows]
+        done = [row.end_step is not None for row in self.rows]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
@@ -267,7 +269,7 @@ class _BatchStreamer:
         now = time.perf_counter()
         tokens = value.tolist()
         for row, token in zip(self.rows, tokens):
-            if row.finished_step is not None and row.finished_step < self.step:
+            if row.end_step is not None and row.end_step < self.step:
                 continue  # a finished row: what follows is padding
             row.count += 1
             row.pending.append(token)
@@ -275,7 +277,7 @@ class _BatchStreamer:
                 row.mark(self.step, "stop")
             if row.first_token is None:
                 row.first_token = now
-            if row.finished_step == self.step:
+            if row.end_step == self.step:
                 self.close(row)
             elif now - row.decoded_at >= DECODE_EVERY_S:
                 self._decode(row, now)
@@ -312,12 +314,12 @@ class _BatchStreamer:
 
     def end(self) -> None:
         for row in self.rows:
-            if row.finished_step is None:
+            if row.end_step is None:
                 row.mark(self.step, "length")
             self.close(row)
 
 
-def _generate(lm: LoadedModel, tasks: list[GenerationTask]) -> None:
+def _generate_batch(lm: LoadedModel, tasks: list[GenerationTask]) -> None:
     import torch
 
     started = time.perf_counter()
@@ -371,7 +373,7 @@ def run_batch(lm: LoadedModel, tasks: list[GenerationTask]) -> None:
         return
     try:
         with lm.lock:
-            _generate(lm, live)
+            _generate_batch(lm, live)
     except BaseException as exc:
         for task in live:
             task.finish(error=exc)

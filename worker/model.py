@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from worker import memory
-from worker.config import Settings
+from worker.config import Settings, get_settings
 from worker.errors import ModelLoadError
 from worker.logs import log_event
 
@@ -123,6 +123,8 @@ class LoadedModel:
 
 def load_model(settings: Settings) -> LoadedModel:
     """Load, place and warm up the model named by ``settings``; see the docstring."""
+    # Before the heavy imports: a model that is not there fails at once.
+    source = resolve_source(settings.model_name, settings.cache_dir)
     t0 = time.perf_counter()
     import torch
     import transformers
@@ -131,7 +133,6 @@ def load_model(settings: Settings) -> LoadedModel:
     transformers.utils.logging.disable_progress_bar()  # its bar on stderr is noise in logs
     t_imports = time.perf_counter() - t0
 
-    source = resolve_source(settings.model_name, settings.cache_dir)
     device = pick_device(settings.device)
     dtype = pick_dtype(settings.dtype, device)
 
@@ -187,7 +188,7 @@ def get_model(settings: Settings | None = None, *, freeze: bool = True) -> Loade
     if _MODEL is None:
         with _MODEL_LOCK:
             if _MODEL is None:
-                _MODEL = load_model(settings or Settings.from_env())
+                _MODEL = load_model(settings if settings is not None else get_settings())
                 if freeze:
                     # What is alive now lives as long as the process: keep the per-job
                     # collection from scanning it again and again.

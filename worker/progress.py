@@ -103,14 +103,12 @@ class ProgressReporter:
             await self._post_update(job, value)
 
     async def _post_update(self, job: dict, value: dict) -> None:
-        # Imported here: the SDK reads its webhook URLs at import time, and only the
-        # production loop (where they are set) ever posts.
-        from runpod.http_client import AsyncClientSession
-        from runpod.serverless.modules.rp_http import send_result
+        from worker.sdk import send_result  # an SDK internal: see there why
 
+        post, session_factory = send_result()
         if self._session is None:
-            self._session = AsyncClientSession()
-        await send_result(self._session, {"status": "IN_PROGRESS", "output": value}, job)
+            self._session = session_factory()
+        await post(self._session, {"status": "IN_PROGRESS", "output": value}, job)
 
     def _forget(self, job_id: str) -> None:
         if self._loop is not None:
