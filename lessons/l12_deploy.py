@@ -12,10 +12,9 @@ Contract:
   continuation lines joined and comments left out; ``find(steps, op, pattern)`` the index
   of the first instruction ``op`` whose arguments match the regular expression
   ``pattern``, so that a lesson reads the Dockerfile by what it says, not by line number.
-- ``settings_table()``: ``[(variable, default, meaning), ...]`` for every field of
-  ``worker.config.Settings``, the meaning from ``worker.config``'s documented table;
-  it asserts that each variable really sets its field and that every documented
-  variable is a setting.
+- ``check_settings()``: sets each field of ``worker.config.Settings`` through its
+  environment variable (``Settings.from_env``), asserts that the value arrived, and
+  returns how many settings there are.
 - ``make_dry_run(argv, root, marker)``: the line of ``make -n ...`` (or, without make,
   the Makefile's ``gpu-demo`` recipe expanded by hand) that contains ``marker``, with
   the interpreter shown as ``python``.
@@ -109,37 +108,30 @@ def find(steps: list[tuple[str, str]], op: str, pattern: str = "") -> int:
     raise AssertionError(f"the Dockerfile has no {op} matching {pattern!r}")
 
 
-def settings_table() -> list[tuple[str, str, str]]:
-    """Every setting's variable, default and meaning; see the module docstring."""
-    import dataclasses
+def check_settings() -> int:
+    """Set each worker setting through its variable; see the module docstring."""
+    from pathlib import PurePosixPath
 
     import worker.config as config
 
-    documented = {}
-    for line in (config.__doc__ or "").splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.lstrip().startswith("|") and len(cells) == 3 and cells[0].isupper():
-            documented[cells[0]] = cells[2]
-    choices = {"device": config.DEVICES, "dtype": config.DTYPES, "log_level": config.LOG_LEVELS,
-               "log_format": config.LOG_FORMATS, "model_name": ("tiny", "smollm2")}
-    defaults, rows = config.Settings(), []
-    for f in dataclasses.fields(config.Settings):
-        variable = "WORKER_CACHE_DIR" if f.name == "cache_dir" else f.name.upper()
-        default = getattr(defaults, f.name)
+    defaults = config.Settings()
+    for name, field in config.Settings.model_fields.items():
+        default = getattr(defaults, name)
+        choices = getattr(field.annotation, "__args__", ())
         if isinstance(default, bool):
-            other, shown = ("0" if default else "1"), ("1" if default else "0")
+            other = "0" if default else "1"
         elif isinstance(default, int):
-            other, shown = str(default + 1), str(default)
-        elif f.name in choices:
-            other, shown = next(c for c in choices[f.name] if c != default), str(default)
-        else:   # the cache folder: its default depends on the machine
-            other, shown = "/runpod-volume/models", "`$XDG_CACHE_HOME/runpod-worker-lessons`"
-        changed = getattr(config.Settings.from_env({variable: other}), f.name)
+            other = str(default + 1)
+        elif choices:
+            other = next(c for c in choices if c != default)
+        elif isinstance(default, str):
+            other = "smollm2" if default != "smollm2" else "tiny"
+        else:   # the cache folder
+            other = str(PurePosixPath("/runpod-volume/models"))
+        changed = getattr(config.Settings.from_env({config.env_name(name): other}), name)
         expected = (other == "1") if isinstance(default, bool) else other
-        assert str(changed) == str(expected) and changed != default, f"{variable} does not set {f.name}"
-        rows.append((variable, shown, documented[variable]))
-    assert len(rows) == len(documented), "every documented variable is a setting and every setting is documented"
-    return rows
+        assert str(changed) == str(expected) and changed != default, f"{config.env_name(name)} does not set {name}"
+    return len(config.Settings.model_fields)
 
 
 def make_dry_run(argv: list[str], root: str | Path, marker: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
-from lessons.exercises import exercise
+from lessons.exercises import exercise, run_learner_code
 
 _GIB = 2**30
 
@@ -27,9 +27,9 @@ def keep_nothing(make_handler) -> None:
         alive.add(out)
         return out
 
-    handler = make_handler(generate)
+    handler = run_learner_code(make_handler, generate)
     for i in range(20):
-        result = handler({"id": f"job-{i}", "input": {"prompt": f"p{i}"}})
+        result = run_learner_code(handler, {"id": f"job-{i}", "input": {"prompt": f"p{i}"}})
         assert result == {"text": f"echo p{i}"}, f"job {i}: expected {{'text': 'echo p{i}'}}, got {result!r}"
     gc.collect()
     assert not alive, (f"{len(alive)} of 20 outputs are still reachable after the jobs: the handler keeps them "
@@ -56,7 +56,7 @@ class _FakeCuda:
 @exercise("07.cleanup_order")
 def cleanup_order(after_job) -> None:
     fake = _FakeCuda()
-    after_job(fake.collect, fake.empty_cache)
+    run_learner_code(after_job, fake.collect, fake.empty_cache)
     assert fake.in_cycle == 0, f"the cycle was never collected (calls: {fake.calls}): its tensor is still alive"
     assert fake.cached_free == 0, (f"calls {fake.calls} leave the freed tensor's 64 MiB reserved in CUDA's cache: "
                                    "empty_cache() returns only blocks already free, so it must come after the collection")
@@ -68,7 +68,7 @@ def weights_gib(answer) -> None:
              (135_000_000, "int8", 1), (500_000_000, "bfloat16", 2)]
     for n, dtype, size in cases:
         expected = n * size / _GIB
-        got = answer(n, dtype)
+        got = run_learner_code(answer, n, dtype)
         assert isinstance(got, (int, float)), f"weights_gib({n:,}, {dtype!r}) returned {got!r}, not a number"
         assert abs(got - expected) < 0.01 * expected, (
             f"weights_gib({n:,}, {dtype!r}) = {got:.3f}, expected {expected:.3f} GiB "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from lessons.exercises import exercise
+from lessons.exercises import exercise, run_learner_code
 
 
 @exercise("08.structured_line")
@@ -18,7 +18,7 @@ def structured_line(log_job_done) -> None:
     buffer = io.StringIO()
     configure_logging(Settings(log_format="json"), stream=buffer)
     try:
-        log_job_done("job-42", 1.2345, 17)
+        run_learner_code(log_job_done, "job-42", 1.2345, 17)
     finally:
         logger.handlers[:], logger.level, logger.propagate = saved   # the notebook's logging as it was
     lines = [line for line in buffer.getvalue().splitlines() if line.strip()]
@@ -61,7 +61,7 @@ _EXPECTED = [json.loads(line) for line in _LOG.splitlines()[2:4]] + [json.loads(
 
 @exercise("08.lines_of_job")
 def lines_of_job(lines_of) -> None:
-    got = lines_of(_LOG, _JOB)
+    got = run_learner_code(lines_of, _LOG, _JOB)
     assert isinstance(got, list), f"return a list of dicts, got {type(got).__name__}"
     assert all(isinstance(r, dict) for r in got), (
         f"return the parsed JSON records (dicts), not lines of text: got {[type(r).__name__ for r in got]}")
