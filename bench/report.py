@@ -2,7 +2,9 @@
 
 ``python bench/report.py`` prints the markdown that README.md holds between its
 ``<!-- bench:start -->`` and ``<!-- bench:end -->`` markers; ``--write`` puts it
-there. ``tests/test_bench_results.py`` checks the two agree.
+there. Every benchmark calls ``write_readme()`` when it saves its results
+(``common.save``), so a run of ``make bench``, or of one benchmark, leaves the two in
+agreement; ``tests/test_bench_results.py`` checks they are.
 """
 
 from __future__ import annotations
@@ -64,18 +66,25 @@ def readme_section(readme: str) -> str:
     return match.group(1).rstrip("\n") if match else ""
 
 
+def write_readme(results_path: Path = ROOT / "bench" / "results.json",
+                 readme_path: Path = ROOT / "README.md") -> str:
+    """Put the table made from ``results_path`` into ``readme_path``; returns it."""
+    table = report(json.loads(results_path.read_text()))
+    readme = readme_path.read_text()
+    if START not in readme:
+        raise SystemExit(f"{readme_path.name} has no {START} marker")
+    readme_path.write_text(SECTION.sub(lambda _: f"{START}\n{table}\n{END}", readme, count=1))
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="replace the table in README.md")
     args = parser.parse_args()
-    table = report(json.loads((ROOT / "bench" / "results.json").read_text()))
     if args.write:
-        path = ROOT / "README.md"
-        readme = path.read_text()
-        if START not in readme:
-            raise SystemExit(f"README.md has no {START} marker")
-        path.write_text(SECTION.sub(lambda _: f"{START}\n{table}\n{END}", readme, count=1))
-    print(table)
+        print(write_readme())
+    else:
+        print(report(json.loads((ROOT / "bench" / "results.json").read_text())))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ for the same ``max_tokens``:
 - plain ``model.generate`` (no streamer), in this process: the ceiling;
 - this worker's streaming handler in this process (``async_handler``, ``stream: true``);
 - end to end through the local endpoint to the client, polling ``/stream`` with
-  ``worker.client.stream_outputs`` (asks again at once after every chunk);
+  ``lessons.client.stream_outputs`` (asks again at once after every chunk);
 - end to end with the SDK's ``Job.stream()`` (it sleeps 1 s before every poll).
 Tokens per second is completion tokens over the time from the request to the client
 holding its last chunk. Time to
@@ -39,7 +39,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from local_endpoint import LocalEndpoint
-    from worker.client import stream_outputs
+    from lessons.client import stream_outputs
     from worker.config import Settings, use_settings
     from worker.handler import async_handler
     from worker.model import get_model

@@ -11,6 +11,12 @@ request-count scaler but not its exact algorithm:
 - With nothing queued, a spawned worker idle for ``idle_timeout`` seconds stops,
   longest-idle first, down to ``min_workers`` (scale to zero when that is 0).
   External workers (started by hand) are never stopped.
+- External workers (started by hand, registered by their first job-take) are not
+  spawned here and do not count toward ``max_workers``. Nothing proves one alive but
+  its asking: it is free capacity only while it holds a job-take open, or for
+  ``EXTERNAL_TAKE_GAP_S`` after one ended (the SDK polls again at once, or after a
+  1 s sleep when full: runpod/serverless/modules/rp_scale.py, ``get_jobs``). One
+  that crashed or hung up is not waited for until its ping timeout.
 - Worker concurrency is not counted: a worker that could take more jobs at once
   still makes queued jobs start new workers, as on the platform.
 """
@@ -23,6 +29,16 @@ from typing import Sequence
 from .workers import IDLE, INITIALIZING, RUNNING, Worker
 
 LIVE_STATES = (INITIALIZING, IDLE, RUNNING)
+EXTERNAL_TAKE_GAP_S = 2.0
+
+
+def _is_free(worker: Worker, now: float) -> bool:
+    if not worker.external:
+        return worker.state in (INITIALIZING, IDLE)
+    if worker.state != IDLE:
+        return False
+    return worker.open_takes > 0 or (worker.take_ended_at is not None
+                                     and now - worker.take_ended_at <= EXTERNAL_TAKE_GAP_S)
 
 
 @dataclass(frozen=True)
@@ -42,10 +58,11 @@ def plan_scaling(
     spawn_allowed: bool = True,
 ) -> ScalePlan:
     live = [w for w in workers if w.state in LIVE_STATES]
-    free = sum(1 for w in live if w.state in (INITIALIZING, IDLE))
+    spawned = [w for w in live if not w.external]
+    free = sum(1 for w in live if _is_free(w, now))
 
-    spawn = min(queued - free, max_workers - len(live))
-    spawn = max(spawn, min_workers - len(live), 0)
+    spawn = min(queued - free, max_workers - len(spawned))
+    spawn = max(spawn, min_workers - len(spawned), 0)
     if not spawn_allowed:
         spawn = 0
 
@@ -57,5 +74,5 @@ def plan_scaling(
              and now - w.idle_since >= idle_timeout),
             key=lambda w: w.idle_since,
         )
-        stop = [w.id for w in idle[:max(0, len(live) - min_workers)]]
+        stop = [w.id for w in idle[:max(0, len(spawned) - min_workers)]]
     return ScalePlan(spawn=spawn, stop=tuple(stop))

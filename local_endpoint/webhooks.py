@@ -5,9 +5,14 @@ Contract:
   address (127.0.0.0/8, ::1) or ``localhost``, and otherwise a sentence saying why it
   is refused. No name is resolved: a development tool must not send job data off the
   machine, whatever a DNS answer says.
-- ``deliver(session, url, body, attempts)`` POSTs ``body`` as JSON, retrying on a
-  connection error or a non-2xx answer, ``attempts`` times in all; it never raises
-  (a failed webhook is logged, as the job itself is already final).
+- ``deliver(session, url, body, attempts=, interval=)`` POSTs ``body`` as JSON,
+  retrying on a connection error or a non-2xx answer ``interval`` seconds apart,
+  ``attempts`` times in all; it never raises (a failed webhook is logged, as the job
+  itself is already final). The platform tries three times in all, 10 s apart
+  (RunPod's documentation, send requests, "Webhook notifications":
+  https://docs.runpod.io/serverless/endpoints/send-requests); those are
+  ``EndpointConfig``'s defaults. A redirect (3xx) is a failed attempt, never
+  followed: only the URL checked above is ever called.
 """
 
 from __future__ import annotations
@@ -18,19 +23,23 @@ import logging
 from urllib.parse import urlsplit
 
 import aiohttp
+import yarl
 
 log = logging.getLogger("local_endpoint.webhooks")
-
-RETRY_DELAY_S = 0.5
 
 
 def webhook_refusal(url: object) -> str | None:
     if not isinstance(url, str) or not url:
         return "webhook must be a URL string"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        parts.port  # raises for a port that is not a number in 0..65535
+        yarl.URL(url)  # what aiohttp will parse when it posts
+    except ValueError as problem:
+        return f"webhook is not a valid URL: {problem}"
     if parts.scheme not in ("http", "https"):
         return f"webhook must be an http or https URL, not {parts.scheme or 'no scheme'!r}"
-    host = parts.hostname or ""
     if host == "localhost":
         return None
     try:
@@ -42,10 +51,13 @@ def webhook_refusal(url: object) -> str | None:
             f"only calls 127.0.0.1, ::1 or localhost, so no job data leaves this machine")
 
 
-async def deliver(session: aiohttp.ClientSession, url: str, body: dict, attempts: int) -> bool:
+async def deliver(session: aiohttp.ClientSession, url: str, body: dict, *,
+                  attempts: int, interval: float) -> bool:
     for attempt in range(1, attempts + 1):
         try:
-            async with session.post(url, json=body,
+            # A redirect is not followed: its target, whatever address it names,
+            # would get the job's data and escape the loopback-only rule.
+            async with session.post(url, json=body, allow_redirects=False,
                                     timeout=aiohttp.ClientTimeout(total=10)) as response:
                 if 200 <= response.status < 300:
                     return True
@@ -55,5 +67,5 @@ async def deliver(session: aiohttp.ClientSession, url: str, body: dict, attempts
         log.warning("webhook %s for job %s, attempt %d of %d: %s",
                     url, body.get("id"), attempt, attempts, problem)
         if attempt < attempts:
-            await asyncio.sleep(RETRY_DELAY_S * attempt)
+            await asyncio.sleep(interval)
     return False

@@ -64,3 +64,28 @@ def test_the_readme_table_is_the_one_made_from_results_json():
 
     assert readme_section((ROOT / "README.md").read_text()) == report(RESULTS), \
         "README's results table is stale: run `python bench/report.py --write`"
+
+
+def test_saving_a_benchmarks_results_remakes_the_readme_table(tmp_path, monkeypatch):
+    # make bench rewrites results.json; the README's table must follow, or the test
+    # above fails after every benchmark run.
+    import copy
+    import sys
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    import common
+    from report import readme_section, report
+
+    results, readme = tmp_path / "results.json", tmp_path / "README.md"
+    results.write_text(json.dumps(RESULTS))
+    readme.write_text((ROOT / "README.md").read_text())
+    monkeypatch.setattr(common, "RESULTS", results)
+    monkeypatch.setattr(common, "README", readme)
+    streaming = copy.deepcopy(RESULTS["streaming"])
+    first = streaming["contenders"][0]
+    streaming["median"][first] = streaming["median"][first] * 2 + 1  # a new measurement
+    common.save("streaming", streaming)
+    saved = json.loads(results.read_text())
+    assert saved["streaming"]["median"][first] == streaming["median"][first]
+    assert readme_section(readme.read_text()) == report(saved)
+    assert readme_section(readme.read_text()) != report(RESULTS)

@@ -83,7 +83,7 @@ def test_help_lists_the_modes_and_every_setting_and_loads_nothing():
     from worker.config import Settings
     for variable in ("MODEL_NAME", "DEVICE", "DTYPE", "MAX_CONCURRENCY", "BATCH_SIZE", "JOB_TIMEOUT_S", "LOG_FORMAT"):
         assert f"| {variable} " in done.stdout
-    assert len([line for line in done.stdout.splitlines() if line.startswith("| ")]) == len(Settings.__dataclass_fields__) + 1
+    assert len([line for line in done.stdout.splitlines() if line.startswith("| ")]) == len(Settings.model_fields) + 1
 
 
 def test_a_bad_setting_stops_the_worker_before_anything_loads():
@@ -96,8 +96,9 @@ def test_start_config_registers_an_async_generator_with_aggregation_and_concurre
 
     from worker.sdk import start_config
     from worker.config import Settings
+    from worker.handler import async_handler
 
-    config = start_config(Settings(max_concurrency=6))
+    config = start_config(Settings(max_concurrency=6), async_handler)
     assert inspect.isasyncgenfunction(config["handler"]), "the SDK streams only generator handlers"
     assert config["return_aggregate_stream"] is True
     assert config["concurrency_modifier"](1) == 6 and config["refresh_worker"] is False
@@ -106,7 +107,7 @@ def test_start_config_registers_an_async_generator_with_aggregation_and_concurre
 def test_limit_concurrency_caps_jobs_running_at_once():
     import asyncio
 
-    from worker.sdk import limit_concurrency
+    from lessons.concurrency import limit_concurrency
 
     running = {"now": 0, "max": 0}
 
@@ -144,3 +145,22 @@ def test_a_missing_model_folder_is_named_as_a_folder_not_as_a_hub_id(tmp_path):
     missing = str(tmp_path / "no-such-folder")
     done = worker("--test_input", json.dumps({"input": {"prompt": "x"}}), MODEL_NAME=missing, HF_HUB_OFFLINE="1")
     assert done.returncode == 1 and "no such model folder" in done.stderr and "Repo id" not in done.stderr
+
+
+@pytest.mark.parametrize("short_name, command", [("tiny", "python -m demo_models.tiny"),
+                                                 ("smollm2", "python -m demo_models.smollm2")])
+def test_a_short_model_name_whose_folder_is_not_built_names_the_command_that_builds_it(tmp_path, short_name,
+                                                                                       command):
+    done = worker("--test_input", json.dumps({"input": {"prompt": "x"}}), MODEL_NAME=short_name,
+                  WORKER_CACHE_DIR=str(tmp_path), HF_HUB_OFFLINE="1")
+    assert done.returncode == 1 and command in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == [], "the worker built nothing"
+
+
+def test_the_folder_names_the_worker_loads_are_the_ones_demo_models_builds():
+    from demo_models.smollm2 import SMOLLM2_DIRNAME
+    from demo_models.tiny import TINY_MODEL_DIRNAME
+    from worker.model import SHORT_NAMES
+
+    assert SHORT_NAMES["tiny"][0] == TINY_MODEL_DIRNAME == "tiny-llama-pydoc-v1"
+    assert SHORT_NAMES["smollm2"][0] == SMOLLM2_DIRNAME == "smollm2-135m-instruct-v1"

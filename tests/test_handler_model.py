@@ -1,6 +1,6 @@
 """The handler on the real embedded model: plain, streaming, determinism, stops, limits.
 
-In-process, through ``worker.handler.handler`` (what lessons call) and through
+In-process, through ``lessons.inprocess.handler`` (what lessons call) and through
 ``async_handler`` driven by the SDK's own ``run_job_generator`` (what the production
 loop runs). No network.
 """
@@ -13,9 +13,11 @@ import time
 
 import pytest
 
+from lessons import inprocess
 from worker import generation
 from worker.errors import parse_job_error
-from worker.handler import async_handler, handler
+from lessons.inprocess import handler
+from worker.handler import async_handler
 from worker.schema import parse_request
 
 PROMPT = "The Python language"
@@ -87,9 +89,9 @@ def test_stop_strings_end_the_text_and_are_not_included(tiny_lm):
 def test_stop_trimmer_holds_back_a_partial_stop_across_chunks():
     t = generation.StopTrimmer(["END"])
     out = t.feed("abc E") + t.feed("N") + t.feed("D more")
-    assert out + t.finish() == "abc "
+    assert out + t.flush() == "abc "
     t = generation.StopTrimmer(["END"])
-    assert t.feed("abc E") == "abc " and t.feed("x") == "Ex" and t.finish() == ""
+    assert t.feed("abc E") == "abc " and t.feed("x") == "Ex" and t.flush() == ""
 
 
 def test_messages_without_a_chat_template_use_the_documented_plain_join(tiny_lm):
@@ -124,7 +126,7 @@ def test_cancelling_a_stream_stops_generation_and_frees_the_model(tiny_lm):
     req = parse_request({"prompt": PROMPT, "max_tokens": 4096, "temperature": 0})
     cancel = threading.Event()
     counted: list[int] = []
-    tokens = generation.stream(tiny_lm, req, cancel=cancel, on_tokens=counted.append)
+    tokens = inprocess.stream(tiny_lm, req, cancel=cancel, on_tokens=counted.append)
     it = iter(tokens)
     next(it)
     cancel.set()

@@ -28,6 +28,7 @@ from runpod.http_client import AsyncClientSession
 from runpod.serverless.modules.rp_job import handle_job
 from worker.sdk import start_config
 from worker.config import Settings, use_settings
+from worker.handler import async_handler
 
 settings = Settings.from_env()
 use_settings(settings)
@@ -35,7 +36,7 @@ job = json.loads(sys.argv[1])
 
 async def main():
     async with AsyncClientSession() as session:
-        await handle_job(session, start_config(settings), job)
+        await handle_job(session, start_config(settings, async_handler), job)
 
 asyncio.run(main())
 """

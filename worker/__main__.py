@@ -20,8 +20,8 @@ Contract:
   it, so this runs the job through the SDK's own ``run_job_generator`` (what the
   production loop uses), prints each chunk as it arrives, then the job's final
   ``output`` as the platform would return it, and exits 0 (COMPLETED) or 1 (FAILED).
-- ``-h`` / ``--help`` prints the modes and the settings (the table in ``worker.config``)
-  and exits 0, loading nothing.
+- ``-h`` / ``--help`` prints the modes and the settings (``worker.config.settings_table``,
+  generated from their declaration) and exits 0, loading nothing.
 """
 
 from __future__ import annotations
@@ -71,15 +71,12 @@ def _local_job(test_input: str | None) -> dict[str, Any] | None:
 
 
 async def _run_local(job: dict[str, Any]) -> int:
-    # The SDK's generator runner wraps each item as {"output": item}, and an item with
-    # an "error" ends the job as FAILED: exactly what the production loop does.
-    from runpod.serverless.modules.rp_job import run_job_generator
-
     from worker.handler import async_handler
+    from worker.sdk import run_job_generator
 
     started = time.perf_counter()
     output: list[Any] = []
-    async for part in run_job_generator(async_handler, job):
+    async for part in run_job_generator()(async_handler, job):
         item = part.get("output")
         error = part.get("error") or (item.get("error") if isinstance(item, dict) else None)
         if error:
@@ -96,11 +93,9 @@ async def _run_local(job: dict[str, Any]) -> int:
 
 def usage() -> str:
     """What ``--help`` prints: the ways to start the worker, then its settings."""
-    import worker.config
+    from worker.config import settings_table
 
-    doc = worker.config.__doc__ or ""   # None under python -OO
-    table = ("| variable" + doc.split("| variable", 1)[1].split("\n\n", 1)[0].rstrip()
-             if "| variable" in doc else "see the table at the top of worker/config.py")
+    table = settings_table().replace("`", "")  # generated from the declaration in worker.config
     return "\n".join([
         "usage: python -m worker [--test_input JSON] [the runpod SDK's flags]",
         "",
@@ -174,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     import runpod
 
     sys.argv = [sys.argv[0], *argv]  # the SDK parses its own flags from sys.argv
-    runpod.serverless.start(start_config(settings))
+    from worker.handler import async_handler
+
+    runpod.serverless.start(start_config(settings, async_handler))
     return 0
 
 

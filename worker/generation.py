@@ -23,18 +23,17 @@ Contract:
 - Errors: a prompt whose tokens plus ``max_tokens`` exceed the context:
   ``RequestRejected``; past ``deadline``: ``GenerationTimeout``; ``cancel`` set:
   ``GenerationCancelled``. A failure of the whole run fails every unfinished task.
-- ``complete(lm, request)`` and ``stream(lm, request)`` run one request directly, for
-  lessons and tests; the worker goes through ``worker.batching``.
+- The worker goes through ``worker.batching``; ``lessons.inprocess`` runs one request
+  directly (``complete``, ``stream``) for lessons and tests.
 """
 
 from __future__ import annotations
 
 import functools
-import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from worker.errors import GenerationTimeout, RequestRejected
 from worker.model import LoadedModel
@@ -106,7 +105,8 @@ class StopTrimmer:
         out, self.pending = self.pending[:cut], self.pending[cut:]
         return out
 
-    def finish(self) -> str:
+    def flush(self) -> str:
+        """What was held back, at the end of the text (nothing after a stop)."""
         out, self.pending = ("" if self.stopped else self.pending), ""
         return out
 
@@ -138,6 +138,7 @@ class GenerationTask:
         return (sampling, r.temperature if sampling else 0.0, r.top_p if sampling else 1.0, tuple(r.stop_sequences))
 
     def finish(self, completion: Completion | None = None, error: BaseException | None = None) -> None:
+        """End the task with its outcome (once; later calls are ignored) and call ``on_done``."""
         if self.done.is_set():
             return
         self.completion, self.error = completion, error
@@ -185,7 +186,7 @@ class _Row:
         self.pieces: list[str] = []
         self.trimmer = StopTrimmer(task.request.stop_sequences)
         self.first_token: float | None = None
-        self.finished_step: int | None = None
+        self.end_step: int | None = None
         self.reason: str | None = None
         self.pending: list[int] = []  # tokens not decoded yet
         self.decoded_at = 0.0
@@ -195,7 +196,7 @@ class _Row:
             def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
                 piece = row.trimmer.feed(text) if text else ""
                 if stream_end:
-                    piece += row.trimmer.finish()
+                    piece += row.trimmer.flush()
                 if piece:
                     row.pieces.append(piece)
                     emit(piece)
@@ -203,8 +204,8 @@ class _Row:
         self.text = RowText(lm.tokenizer, skip_prompt=False, skip_special_tokens=True)
 
     def mark(self, step: int, reason: str) -> None:
-        if self.finished_step is None:
-            self.finished_step, self.reason = step, reason
+        if self.end_step is None:
+            self.end_step, self.reason = step, reason
 
 
 class _Limits:
@@ -226,7 +227,7 @@ class _Limits:
         hit_stop = self.stop_strings(input_ids, scores).tolist() if self.stop_strings is not None else None
         now = time.monotonic()
         for i, row in enumerate(self.rows):
-            if row.finished_step is not None:
+            if row.end_step is not None:
                 continue
             task = row.task
             if hit_stop is not None and hit_stop[i]:
@@ -237,7 +238,7 @@ class _Limits:
                 row.mark(step, "cancelled")
             elif task.deadline is not None and now >= task.deadline:
                 row.mark(step, "timeout")
-        done = [row.finished_step is not None for row in self.rows]
+        done = [row.end_step is not None for row in self.rows]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
@@ -268,7 +269,7 @@ class _BatchStreamer:
         now = time.perf_counter()
         tokens = value.tolist()
         for row, token in zip(self.rows, tokens):
-            if row.finished_step is not None and row.finished_step < self.step:
+            if row.end_step is not None and row.end_step < self.step:
                 continue  # a finished row: what follows is padding
             row.count += 1
             row.pending.append(token)
@@ -276,7 +277,7 @@ class _BatchStreamer:
                 row.mark(self.step, "stop")
             if row.first_token is None:
                 row.first_token = now
-            if row.finished_step == self.step:
+            if row.end_step == self.step:
                 self.close(row)
             elif now - row.decoded_at >= DECODE_EVERY_S:
                 self._decode(row, now)
@@ -313,12 +314,12 @@ class _BatchStreamer:
 
     def end(self) -> None:
         for row in self.rows:
-            if row.finished_step is None:
+            if row.end_step is None:
                 row.mark(self.step, "length")
             self.close(row)
 
 
-def _generate(lm: LoadedModel, tasks: list[GenerationTask]) -> None:
+def _generate_batch(lm: LoadedModel, tasks: list[GenerationTask]) -> None:
     import torch
 
     started = time.perf_counter()
@@ -372,42 +373,9 @@ def run_batch(lm: LoadedModel, tasks: list[GenerationTask]) -> None:
         return
     try:
         with lm.lock:
-            _generate(lm, live)
+            _generate_batch(lm, live)
     except BaseException as exc:
         for task in live:
             task.finish(error=exc)
         if not isinstance(exc, Exception):
             raise
-
-
-def complete(lm: LoadedModel, request: GenerationRequest, *, cancel: threading.Event | None = None,
-             deadline: float | None = None, on_tokens: Callable[[int], None] | None = None) -> Completion:
-    """Generate one request's whole text, in this thread."""
-    task = GenerationTask(request, cancel=cancel, deadline=deadline, on_tokens=on_tokens)
-    run_batch(lm, [task])
-    return task.result()
-
-
-class TokenStream:
-    """Iterates one request's text pieces; ``completion`` is set once it is exhausted."""
-
-    _END = object()
-
-    def __init__(self, lm: LoadedModel, request: GenerationRequest, *, cancel: threading.Event | None,
-                 deadline: float | None, on_tokens: Callable[[int], None] | None) -> None:
-        self._pieces: queue.Queue = queue.Queue()
-        self.task = GenerationTask(request, on_text=self._pieces.put, on_tokens=on_tokens, cancel=cancel,
-                                   deadline=deadline, on_done=lambda: self._pieces.put(self._END))
-        self.completion: Completion | None = None
-        threading.Thread(target=run_batch, args=(lm, [self.task]), name="generate", daemon=True).start()
-
-    def __iter__(self) -> Iterator[str]:
-        while (piece := self._pieces.get()) is not self._END:
-            yield piece
-        self.completion = self.task.result()
-
-
-def stream(lm: LoadedModel, request: GenerationRequest, *, cancel: threading.Event | None = None,
-           deadline: float | None = None, on_tokens: Callable[[int], None] | None = None) -> TokenStream:
-    """Generate one request as a stream of text pieces, in a thread of its own."""
-    return TokenStream(lm, request, cancel=cancel, deadline=deadline, on_tokens=on_tokens)

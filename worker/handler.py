@@ -1,24 +1,8 @@
 """The job handler: a job dict in, a result or a stream of chunks out, never a crash.
 
-Contract (in-process, what lessons and tests call):
-- ``handler(job)`` validates ``job["input"]`` (``worker.schema``). A plain request
-  returns ``{"text", "finish_reason", "usage", "model", "timings"}``. With
-  ``"stream": true`` it returns a generator of chunks ``{"token": str, "finished":
-  False}`` and a last chunk ``{"token": "", "finished": True, "finish_reason",
-  "usage", "timings"}``; the tokens join to the plain request's ``text``. The first
-  chunk goes out as soon as it is decoded; after that a chunk is what was decoded in
-  the last ``STREAM_INTERVAL_MS`` (each chunk is an HTTP post by the SDK, whose CPU
-  time the generating process would otherwise pay per word).
-- Every failure is a structured dict from ``worker.errors.classify`` (``error``,
-  ``status``, ``retry``): returned for a plain request or for bad input, or as the
-  last chunk of a stream that fails midway. Nothing raises out of the handler.
-- Plain requests report progress (0, every 10 % of ``max_tokens``, 100) through
-  ``worker.progress``; it is flushed before the result is handed over.
-- Generation goes through the model's batcher (``worker.batching``): concurrent jobs
-  share a ``model.generate`` when their settings allow it.
-- After each job, ``worker.memory.cleanup()`` runs.
-- Logs: ``job.started``, ``job.done`` / ``job.failed`` with the job id, durations and
-  token counts; the prompt text only with ``LOG_PROMPTS=1``.
+This is where a user puts their own handler logic: ``job_items`` is one job, from its
+input to its last item. The model itself is ``worker.model``; generation is
+``worker.generation`` (batched by ``worker.batching``).
 
 Contract (the SDK's view): ``async_handler(job)`` is the async generator that
 ``python -m worker`` registers with ``runpod.serverless.start``. The SDK streams
@@ -27,22 +11,56 @@ a plain request yields its one result (with ``return_aggregate_stream`` the job'
 ``output`` is the list of what was yielded). A failure is yielded as
 ``{"error": <the structured result as JSON text>}``, which the SDK reports as FAILED
 with that text as ``error`` (``worker.errors.parse_job_error`` reads it back).
-Generation runs in the batcher's thread and hands text to the event loop as it is
-decoded, so the worker's loop (job-take, job-stop, other jobs) keeps running; when the
-SDK cancels the job, its row of the batch stops at the next token.
 
-``handler`` runs the same async code on a private event loop thread, so it works from
-plain scripts and from notebooks (where a loop is already running).
+Contract (one job, ``job_items(job)``; ``lessons.inprocess.handler`` runs it without
+the SDK):
+- ``job["input"]`` is validated (``worker.schema``). A plain request yields
+  ``{"text", "finish_reason", "usage", "model", "timings"}``. With ``"stream": true``
+  it yields chunks ``{"token": str, "finished": False}`` and a last chunk ``{"token":
+  "", "finished": True, "finish_reason", "usage", "timings"}``; the tokens join to
+  the plain request's ``text``. The first chunk goes out as soon as it is decoded;
+  after that a chunk is what was decoded in the last ``STREAM_INTERVAL_MS`` (each
+  chunk is an HTTP post by the SDK, whose CPU time the generating process would
+  otherwise pay per word).
+- Every failure is a structured dict from ``worker.errors.classify`` (``error``,
+  ``status``, ``retry``), yielded as the job's last item. Nothing raises out.
+- Plain requests report progress (0, every 10 % of ``max_tokens``, 100) through
+  ``worker.progress``; it is flushed before the result is handed over.
+- After each job, ``worker.memory.cleanup()`` runs.
+- Logs: ``job.started``, ``job.done`` / ``job.failed`` with the job id, durations and
+  token counts; the prompt text only with ``LOG_PROMPTS=1``.
+
+A job's path, thread by thread, in order (and who owns each queue on the way):
+1. The SDK's event loop (``runpod.serverless``'s job scaler) takes the job and runs
+   ``async_handler`` -> ``job_items``: validation, the ``job.started`` log, progress
+   0, and a ``GenerationTask`` submitted to the model's batcher (``_task_output``).
+   The job's ``_TextBuffer`` belongs to this job; its events are awaited here.
+2. The batcher thread (``worker.batching.Batcher``, one per model) owns the queue of
+   tasks (``submit`` appends from the loop, under the batcher's condition; only its
+   thread takes them), merges compatible tasks into one round and runs
+   ``worker.generation.run_batch``, i.e. ``model.generate``. While it generates it
+   calls the task's callbacks in this thread: ``on_text`` appends decoded text to the
+   job's ``_TextBuffer`` (under the buffer's lock) and wakes the loop; ``on_tokens``
+   queues a progress update; ``on_done`` (``_TextBuffer.end``) marks the end.
+3. The progress sender thread (``worker.progress.ProgressReporter``, one per process)
+   owns each job's pending updates and posts them in order through the SDK
+   (``worker.sdk.send_result``).
+4. Back on the SDK's event loop, ``_task_output`` takes the text from the buffer and
+   ``job_items`` yields the chunks; before the final item it waits for the job's
+   progress updates to be posted (``aflush``), so none can follow the result. The
+   SDK then posts what was yielded (its own stream and result queues).
+When the SDK cancels the job, the task's ``cancel`` event stops its row of the batch
+at the next token; the worker's loop (job-take, job-stop, other jobs) never waits on
+generation.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import threading
 import time
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator
 
 from pydantic import ValidationError
 
@@ -119,7 +137,7 @@ class _TextBuffer:
         self.on_closed_loop = on_closed_loop
         self.lock = threading.Lock()
         self.pieces: list[str] = []
-        self.finished = False
+        self.at_end = False
         self.notified = False
         self.ready = asyncio.Event()
         self.ended = asyncio.Event()
@@ -138,9 +156,10 @@ class _TextBuffer:
             self.notified = True
         self._wake()
 
-    def finish(self) -> None:
+    def end(self) -> None:
+        """The task has ended: no more text will come (generating thread)."""
         with self.lock:
-            self.finished = True
+            self.at_end = True
         self._wake()
         try:
             self.loop.call_soon_threadsafe(self.ended.set)
@@ -152,12 +171,12 @@ class _TextBuffer:
         with self.lock:
             text, self.pieces = "".join(self.pieces), []
             self.notified = False
-            finished = self.finished
+            at_end = self.at_end
         self.ready.clear()  # a wake-up scheduled after this runs later, on this thread
-        return text, finished
+        return text, at_end
 
 
-async def _generate(job: dict, request: GenerationRequest, deadline: float | None) -> AsyncIterator[Any]:
+async def _task_output(job: dict, request: GenerationRequest, deadline: float | None) -> AsyncIterator[Any]:
     """Yield the text chunks of a stream (none for a plain request), then the Completion."""
     settings = get_settings()
     lm = get_model(settings) if is_loaded() else await asyncio.to_thread(get_model, settings)
@@ -167,7 +186,7 @@ async def _generate(job: dict, request: GenerationRequest, deadline: float | Non
         request,
         on_text=buffer.add if request.stream else None,
         on_tokens=None if request.stream else _progress_callback(job, request),
-        on_done=buffer.finish,
+        on_done=buffer.end,
         deadline=deadline,
     )
     get_batcher(lm, settings).submit(task)
@@ -190,18 +209,18 @@ async def _generate(job: dict, request: GenerationRequest, deadline: float | Non
                         await asyncio.wait_for(buffer.ended.wait(), left)
                     except asyncio.TimeoutError:
                         pass
-            text, finished = buffer.take()
+            text, at_end = buffer.take()
             if text:
                 last_sent = loop.time()
                 yield text
-            if finished:
+            if at_end:
                 break
         yield task.result()
     finally:
         task.cancel.set()  # a no-op if it finished; stops its row if the job was abandoned
 
 
-async def _job_items(job: Any) -> AsyncIterator[dict[str, Any]]:
+async def job_items(job: Any) -> AsyncIterator[dict[str, Any]]:
     """Every item of a job: a stream's chunks, or the one plain result (or an error)."""
     started = time.perf_counter()
     job_id = _job_id(job)
@@ -219,7 +238,7 @@ async def _job_items(job: Any) -> AsyncIterator[dict[str, Any]]:
         try:
             if not request.stream:
                 reporter.update(job, 0, "generating")
-            async for item in _generate(job, request, deadline):
+            async for item in _task_output(job, request, deadline):
                 if isinstance(item, Completion):
                     c = item
                 else:
@@ -249,45 +268,8 @@ async def _job_items(job: Any) -> AsyncIterator[dict[str, Any]]:
 
 async def async_handler(job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     """The handler the SDK runs; see the module docstring."""
-    async for item in _job_items(job):
+    async for item in job_items(job):
         if is_error(item):
             yield {"error": to_sdk_error(item)}
             return
         yield item
-
-
-# -- the in-process handler: the same code on a private event loop ----------------
-_BRIDGE: asyncio.AbstractEventLoop | None = None
-_BRIDGE_LOCK = threading.Lock()
-
-
-def _bridge_loop() -> asyncio.AbstractEventLoop:
-    global _BRIDGE
-    with _BRIDGE_LOCK:
-        if _BRIDGE is None:
-            _BRIDGE = asyncio.new_event_loop()
-            threading.Thread(target=_BRIDGE.run_forever, name="handler-loop", daemon=True).start()
-        return _BRIDGE
-
-
-def _sync_items(job: Any) -> Iterator[dict[str, Any]]:
-    loop = _bridge_loop()
-    items = _job_items(job)
-    try:
-        while True:
-            try:
-                yield asyncio.run_coroutine_threadsafe(items.__anext__(), loop).result()
-            except StopAsyncIteration:
-                return
-    finally:
-        asyncio.run_coroutine_threadsafe(items.aclose(), loop).result()
-
-
-def handler(job: Any) -> dict[str, Any] | Iterator[dict[str, Any]]:
-    """The in-process handler; see the module docstring."""
-    items = _sync_items(job)
-    first = next(items)
-    if "finished" not in first:  # a plain result or an error
-        items.close()  # runs the job's clean-up now
-        return first
-    return itertools.chain([first], items)

@@ -48,10 +48,9 @@ class ProgressReporter:
         self._session = None
 
     # -- subscribers ---------------------------------------------------------
-    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Call ``callback(job_id, value)`` on each update; returns an unsubscribe."""
+    def subscribe(self, callback: Subscriber) -> None:
+        """Call ``callback(job_id, value)`` on each update."""
         self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback)
 
     # -- updates -------------------------------------------------------------
     def update(self, job: dict, percent: float, message: str = "") -> bool:
@@ -90,11 +89,6 @@ class ProgressReporter:
             await asyncio.wait([asyncio.wrap_future(f) for f in pending], timeout=timeout)
         self._forget(str(job_id))
 
-    def reopen(self, job_id: str) -> None:
-        """Accept updates for ``job_id`` again (a retried job reuses its id)."""
-        with self._lock:
-            self._closed.pop(str(job_id), None)
-
     # -- delivery ------------------------------------------------------------
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
@@ -109,14 +103,12 @@ class ProgressReporter:
             await self._post_update(job, value)
 
     async def _post_update(self, job: dict, value: dict) -> None:
-        # Imported here: the SDK reads its webhook URLs at import time, and only the
-        # production loop (where they are set) ever posts.
-        from runpod.http_client import AsyncClientSession
-        from runpod.serverless.modules.rp_http import send_result
+        from worker.sdk import send_result  # an SDK internal: see there why
 
+        post, session_factory = send_result()
         if self._session is None:
-            self._session = AsyncClientSession()
-        await send_result(self._session, {"status": "IN_PROGRESS", "output": value}, job)
+            self._session = session_factory()
+        await post(self._session, {"status": "IN_PROGRESS", "output": value}, job)
 
     def _forget(self, job_id: str) -> None:
         if self._loop is not None:

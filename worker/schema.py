@@ -21,6 +21,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from worker import config as cfg
 
 
+def _encodable(value: str) -> str:
+    # A lone surrogate (JSON "\\ud800") survives json.loads and pydantic's check of a
+    # nested str, then breaks the tokenizer: the input's fault, so a validation error.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"not valid Unicode text (a lone surrogate at character {exc.start})") from None
+    return value
+
+
 class Message(BaseModel):
     """One chat message."""
 
@@ -28,6 +38,8 @@ class Message(BaseModel):
 
     role: Literal["system", "user", "assistant"]
     content: str
+
+    _content_is_text = field_validator("content")(_encodable)
 
 
 class GenerationRequest(BaseModel):
@@ -84,13 +96,14 @@ class GenerationRequest(BaseModel):
         for s in stops:
             if not s or len(s) > cfg.MAX_STOP_CHARS:
                 raise ValueError(f"each stop sequence must have 1 to {cfg.MAX_STOP_CHARS} characters")
+            _encodable(s)
         return stops
 
     @model_validator(mode="after")
     def _one_source_within_limits(self, info: ValidationInfo) -> "GenerationRequest":
         if (self.prompt is None) == (self.messages is None):
             raise ValueError("give exactly one of 'prompt' or 'messages'")
-        settings = (info.context or {}).get("settings") or cfg.Settings()
+        settings = (info.context or {}).get("settings") or cfg.get_settings()
         chars = len(self.prompt) if self.prompt is not None else sum(len(m.content) for m in self.messages)
         if chars > settings.max_prompt_chars:
             raise ValueError(f"prompt is {chars} characters; the limit is {settings.max_prompt_chars}")
@@ -105,8 +118,11 @@ class GenerationRequest(BaseModel):
 
 
 def parse_request(raw: Any, settings: cfg.Settings | None = None) -> GenerationRequest:
-    """Validate a job's ``input``; raises ``pydantic.ValidationError``."""
-    context = {"settings": settings or cfg.Settings()}
+    """Validate a job's ``input`` against ``settings`` (default: the active ones).
+
+    Raises ``pydantic.ValidationError``.
+    """
+    context = {"settings": settings if settings is not None else cfg.get_settings()}
     # model_validate rejects non-dicts itself, with the standard "model_type" error.
     return GenerationRequest.model_validate(raw, context=context)
 

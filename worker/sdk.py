@@ -1,14 +1,15 @@
-"""How this worker drives the runpod SDK: the config handed to ``runpod.serverless.start``.
+"""Everything this worker takes from the runpod SDK beyond ``runpod.serverless.start``.
 
 Contract:
-- ``start_config(settings, handler=None)`` returns the config dict: the handler (this
-  worker's ``async_handler`` by default, or any other, e.g. a benchmark's), with
+- ``start_config(settings, handler)`` returns the config dict: the handler (this
+  worker's ``worker.handler.async_handler``, or any other, e.g. a benchmark's), with
   ``return_aggregate_stream=True``, ``refresh_worker`` from the settings, and a
   ``concurrency_modifier`` that always answers ``settings.max_concurrency``.
-- ``limit_concurrency(handler, n)`` wraps an async (generator) handler so that at
-  most ``n`` of its jobs run at once; the others wait inside the worker. This worker's
-  own handler needs no wrapper: its batcher already runs at most ``BATCH_SIZE`` jobs
-  together.
+- ``run_job_generator()`` and ``send_result()`` return two SDK internals (not part of
+  its documented API), imported on call; each is used from here only, and the comment
+  beside each says why it is needed. ``INTERNALS`` names them for
+  ``tests/test_sdk.py``, which fails with a clear message when the installed SDK no
+  longer has them (a new SDK version moved or renamed them).
 - Importing this module imports neither ``runpod`` nor torch.
 
 Why the concurrency the SDK is told is the most jobs a worker *holds*, well above what
@@ -28,47 +29,56 @@ sleeping a second at a time until then, hence a constant.
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import inspect
 from typing import Any, Callable
 
 from worker.config import Settings
 
 
-def limit_concurrency(handler: Callable, n: int) -> Callable:
-    """``handler`` with at most ``n`` jobs running at once (async or async generator)."""
-    gate: dict[str, asyncio.Semaphore] = {}
-
-    def semaphore() -> asyncio.Semaphore:
-        # made on first use, inside the SDK's event loop
-        if "s" not in gate:
-            gate["s"] = asyncio.Semaphore(n)
-        return gate["s"]
-
-    if inspect.isasyncgenfunction(handler):
-        @functools.wraps(handler)
-        async def limited_gen(job: dict) -> Any:
-            async with semaphore():
-                async for item in handler(job):
-                    yield item
-
-        return limited_gen
-
-    if inspect.iscoroutinefunction(handler):
-        @functools.wraps(handler)
-        async def limited(job: dict) -> Any:
-            async with semaphore():
-                return await handler(job)
-
-        return limited
-    raise TypeError("limit_concurrency needs an async handler: a sync one blocks the SDK's event loop anyway")
+# The SDK internals this worker uses, as (module, attribute): runpod 1.12.0.
+INTERNALS = (
+    ("runpod.serverless.modules.rp_job", "run_job_generator"),
+    ("runpod.serverless.modules.rp_http", "send_result"),
+    ("runpod.http_client", "AsyncClientSession"),
+)
 
 
-def start_config(settings: Settings, handler: Callable | None = None) -> dict[str, Any]:
-    """The config dict for ``runpod.serverless.start``; see the module docstring."""
-    if handler is None:
-        from worker.handler import async_handler as handler
+def run_job_generator() -> Callable:
+    """The SDK's runner of a generator handler (``rp_job.py`` line 307, runpod 1.12.0).
+
+    Needed by the local test mode (``python -m worker --test_input``): the SDK's own
+    local mode prints a generator object instead of running it, and this runner is
+    what the production loop uses, so the local run wraps each item as ``{"output":
+    item}`` and ends a job on an ``"error"`` item exactly as the platform would.
+    """
+    from runpod.serverless.modules.rp_job import run_job_generator as runner
+
+    return runner
+
+
+def send_result() -> tuple[Callable, Callable]:
+    """The SDK's result poster and its HTTP session factory (runpod 1.12.0).
+
+    Needed by ``worker.progress``: the public ``runpod.serverless.progress_update``
+    (``rp_progress.py`` line 47) starts a thread, an event loop and an HTTP session per
+    call and orders nothing, so a progress post can land after the result
+    (runpod-python #250). ``send_result`` (``rp_http.py`` line 83) posts one message
+    to the job's ``RUNPOD_WEBHOOK_POST_OUTPUT`` URL, and ``AsyncClientSession``
+    (``http_client.py`` line 35) is the session it expects: with them the progress
+    sender posts in order over one kept-alive session. Imported on call: the SDK reads
+    its webhook URLs at import time, and only the production loop has them.
+    """
+    from runpod.http_client import AsyncClientSession
+    from runpod.serverless.modules.rp_http import send_result as post
+
+    return post, AsyncClientSession
+
+
+def start_config(settings: Settings, handler: Callable) -> dict[str, Any]:
+    """The config dict for ``runpod.serverless.start``; see the module docstring.
+
+    ``handler`` has no default: this module is below ``worker.handler`` (whose
+    progress sender uses the SDK internals above), so it does not import it.
+    """
 
     def concurrency_modifier(current: int) -> int:
         return settings.max_concurrency

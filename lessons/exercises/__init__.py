@@ -7,11 +7,13 @@ Contract:
   ``NotImplementedError`` or the answer is ``None``.
 - ``check(name, answer)`` runs the checker registered under ``name`` on ``answer``:
   - a starter (``answer is None``, or ``NotImplementedError`` raised while the checker
-    runs the learner's code) prints ``NN.name: not attempted yet`` and returns
-    ``"not attempted"``, so a shipped lesson still runs top to bottom;
+    runs the learner's code) prints ``NN.name: not attempted yet``, so a shipped
+    lesson still runs top to bottom;
   - a wrong answer raises ``ExerciseFailed`` (an ``AssertionError``) whose message says
     what is wrong;
-  - a right one prints ``NN.name: passed`` and returns ``"passed"``.
+  - a right one prints ``NN.name: passed``.
+  It returns nothing (the cell shows only that line); ``grade(name, answer)`` returns
+  ``"passed"`` or ``"not attempted"`` for code that needs the outcome.
 - Checkers live in ``lessons/exercises/lNN.py``, one module per lesson, registered with
   ``@exercise("NN.name")``; ``check`` imports the module from the name's lesson number.
   A checker takes the answer and raises ``AssertionError`` with a clear message when it
@@ -49,6 +51,17 @@ def exercise(name: str) -> Callable[[Checker], Checker]:
         return checker
 
     return register
+
+
+def run_learner_code(fn: Callable[..., Any], *args: Any) -> Any:
+    """Call the learner's ``fn``: a starter's ``NotImplementedError`` and a checker's
+    ``AssertionError`` pass through; any other exception becomes a failure that names it."""
+    try:
+        return fn(*args)
+    except (NotImplementedError, AssertionError):
+        raise
+    except Exception as exc:
+        raise AssertionError(f"your code raised {type(exc).__name__}: {exc}") from None
 
 
 def _module_for(name: str) -> str:
@@ -95,8 +108,10 @@ def grade(name: str, answer: Any) -> str:
     return "passed"
 
 
-def check(name: str, answer: Any) -> str:
-    """Grade ``answer`` and say so; see the module docstring."""
+def check(name: str, answer: Any) -> None:
+    """Grade ``answer`` and say so; see the module docstring.
+
+    Returns nothing, so that the cell shows the one line it prints and no value.
+    """
     outcome = grade(name, answer)
     print(f"{name}: " + ("passed" if outcome == "passed" else "not attempted yet: fill in the starter above and run the cell again"))
-    return outcome

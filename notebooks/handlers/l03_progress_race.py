@@ -1,14 +1,14 @@
-"""Lesson 3's handler: the source document's two progress examples, on the unmodified SDK.
+"""Lesson 3's handler: two progress examples on the unmodified SDK.
 
 Input (``job["input"]``):
-- ``{"example": "stages"}`` (default): "Progress with Status Messages", corrected for
-  SDK 1.12.0: each stage reports one value, ``{"percent": p, "message": m}``, then
+- ``{"example": "stages"}`` (default): progress with status messages: each stage
+  reports one value, ``{"percent": p, "message": m}``, then
   works ``delay`` seconds; the handler returns right after its last update.
 - ``{"example": "stages", "as_written": true}``: the same, but the first update is the
-  source's three-argument call ``progress_update(job, 10, "Preprocessing input...")``.
-- ``{"example": "items", "items": N, "delay": s}``: "Long-Running Jobs": after each
+  common mistake, a three-argument call ``progress_update(job, 10, "Preprocessing input...")``.
+- ``{"example": "items", "items": N, "delay": s}``: a long-running job: after each
   item, ``progress_update(job, int((i + 1) / total * 100))``; returns right after,
-  the source's ``{"results": [...], "total_processed": N}`` (item i's result is
+  ``{"results": [...], "total_processed": N}`` (item i's result is
   ``"item i done"``).
 
 ``runpod.serverless.progress_update`` starts a thread per call, so an update may
@@ -37,7 +37,7 @@ async def handler(job):
         return {"results": results, "total_processed": total}
     for n, (percent, message) in enumerate(STAGES):
         if n == 0 and job_input.get("as_written"):
-            runpod.serverless.progress_update(job, percent, message)  # as the source writes it
+            runpod.serverless.progress_update(job, percent, message)  # the common mistake
         else:
             runpod.serverless.progress_update(job, {"percent": percent, "message": message})
         if percent < 100:

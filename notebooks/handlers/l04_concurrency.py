@@ -7,10 +7,13 @@ that calls a remote service or a database waits for its answer.
 - ``sync``: ``sync_handler``, a plain function that calls ``time.sleep``;
 - ``async`` (the default): ``async_handler``, which awaits ``asyncio.sleep``. The
   input's ``"concurrency": n`` (default 8) says how many jobs sent with that same ``n``
-  may wait at once: each level has its own ``worker.sdk.limit_concurrency`` gate, so one
+  may wait at once: each level has its own ``lessons.concurrency.limit_concurrency`` gate, so one
   worker serves every level of a sweep (a deployed worker would have one gate).
+- ``stock``: the waiting handler with no gate, started the way RunPod's SDK docs show
+  it, ``{"handler": ..., "concurrency_modifier": lambda current: N}``, N from
+  ``MAX_CONCURRENCY`` (4 by default), so the SDK's take loop alone limits it.
 
-Both run under this project's SDK configuration (``worker.sdk.start_config``): the SDK
+``sync`` and ``async`` run under this project's SDK configuration (``worker.sdk.start_config``): the SDK
 is told ``MAX_CONCURRENCY``, the jobs the worker may hold at once (32 by default).
 Importing this file starts nothing.
 """
@@ -19,7 +22,7 @@ import asyncio
 import os
 import time
 
-from worker.sdk import limit_concurrency
+from lessons.concurrency import limit_concurrency
 
 
 def sync_handler(job):
@@ -48,5 +51,10 @@ if __name__ == "__main__":
     from worker.config import Settings
     from worker.sdk import start_config
 
-    chosen = sync_handler if os.environ.get("L04_HANDLER", "async") == "sync" else async_handler
-    runpod.serverless.start(start_config(Settings.from_env(), handler=chosen))
+    kind = os.environ.get("L04_HANDLER", "async")
+    if kind == "stock":
+        level = int(os.environ.get("MAX_CONCURRENCY", "4"))
+        runpod.serverless.start({"handler": wait, "concurrency_modifier": lambda current: level})
+    else:
+        chosen = sync_handler if kind == "sync" else async_handler
+        runpod.serverless.start(start_config(Settings.from_env(), handler=chosen))

@@ -1,15 +1,14 @@
-"""Lesson 2's handlers: the source document's streaming examples on the unmodified SDK.
+"""Lesson 2's example handlers on the unmodified SDK, and the worker that serves them.
 
-What ``python handlers/l02_streaming.py`` registers with ``runpod.serverless.start``:
-- ``L02_HANDLER=as_written``: ``handler_as_written``, the source's "Generator Pattern"
-  exactly as it is written there: a plain function that *returns* a generator.
+What ``python handlers/l02_examples.py`` registers with ``runpod.serverless.start``:
+- ``L02_HANDLER=as_written``: ``handler_as_written``, the common mistake: a plain
+  function that *returns* a generator (the SDK does not stream it).
 - ``L02_HANDLER=generator`` (the default): ``handler``, a generator function, which
   the SDK does stream. The job input picks the example:
-  - ``{"example": "tokens", "prompt": "..."}``: the "Generator Pattern", one chunk per
-    word of the prompt (``generate_stream`` stands in for the source's
-    ``model.generate_stream``), then a last chunk with ``usage``;
-  - ``{"example": "metadata", "items": [...]}``: "Streaming with Metadata", one chunk
-    per item with ``progress``, ``remaining`` and ``finished``;
+  - ``{"example": "tokens", "prompt": "..."}``: one chunk per word of the prompt
+    (``generate_stream`` stands in for a model), then a last chunk with ``usage``;
+  - ``{"example": "metadata", "items": [...]}``: one chunk per item with ``progress``,
+    ``remaining`` and ``finished``;
   - ``{"example": "stamped", "chunks": n, "gap": s}``: ``n`` chunks ``s`` seconds apart,
     each with ``sent``, the worker's ``time.time()`` when it yielded the chunk, so the
     lesson can tell when each chunk left the worker.
@@ -28,19 +27,18 @@ import time
 
 
 def generate_stream(prompt):
-    """Stands in for the source's ``model.generate_stream``: one token per word."""
+    """Stands in for a model's token stream: one token per word."""
     for word in prompt.split():
         yield word + " "
 
 
 def process_item(item):
-    """Stands in for the source's ``process_item``."""
+    """Stands in for real work on one item."""
     return str(item).upper()
 
 
 def handler_as_written(job):
-    """The source's "Generator Pattern", as written (``token_count`` defined, which the
-    source forgets): a plain function that returns a generator object."""
+    """The common mistake: a plain function that returns a generator object."""
     job_input = job["input"]
     prompt = job_input.get("prompt", "")
 
@@ -55,7 +53,7 @@ def handler_as_written(job):
 
 
 def stream_tokens(job):
-    """The "Generator Pattern" as a generator function: ``yield`` in the handler's body."""
+    """The fix: a generator function, ``yield`` in the handler's own body."""
     prompt = job["input"].get("prompt", "")
     token_count = 0
     for token in generate_stream(prompt):
@@ -65,7 +63,7 @@ def stream_tokens(job):
 
 
 def stream_with_metadata(job):
-    """"Streaming with Metadata" as a generator function."""
+    """One chunk per item, with how far the job has got."""
     items = job["input"].get("items", [])
     total = len(items)
     for i, item in enumerate(items):

