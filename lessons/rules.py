@@ -132,7 +132,9 @@ TOPICS: dict[str, list[tuple[str, Callable[[Any], bool]]]] = {
            ("a test_input.json", _any_code("test_input.json"))],
     "02": [("a client cancelling a job (.cancel())", _any_code(".cancel()"))],
     "03": [("webhooks with a loopback receiver (code with 'webhook')", _any_code("webhook"))],
-    "04": [("AsyncioEndpoint", _any_code("AsyncioEndpoint")),
+    # LocalEndpoint.asyncio_endpoint(session) returns the SDK's runpod.AsyncioEndpoint
+    "04": [("the SDK's AsyncioEndpoint (AsyncioEndpoint or .asyncio_endpoint( in code)",
+            _any_code("AsyncioEndpoint", ".asyncio_endpoint(")),
            ("a dynamic concurrency modifier (def adjust_concurrency()", _any_code("def adjust_concurrency(")),
            ("two workers sharing a queue (min_workers=2 or max_workers=2)", _any_code("min_workers=2", "max_workers=2"))],
     "12": [("the SDK's --rp_serve_api flow", _any_code("--rp_serve_api")),

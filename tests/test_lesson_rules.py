@@ -141,6 +141,8 @@ def test_topic_markers_of_lessons_two_three_four_and_twelve():
             _code("LocalEndpoint(min_workers=2)")]
     assert rule_problems(lesson(*four), "04_x") == []
     assert len(rule_problems(lesson(*four[:2]), "04_x")) == 1
+    assert rule_problems(lesson(_code("client = ep.asyncio_endpoint(session)"), *four[1:]), "04_x") == []
+    assert len(rule_problems(lesson(*four[1:]), "04_x")) == 1
     twelve = [_code("!python w.py --rp_serve_api"), new_markdown_cell("## Deployment checklist"),
               _code("runpod.endpoint_url_base = BASE")]
     assert rule_problems(lesson(*twelve), "12_testing_and_deployment") == []
