@@ -80,7 +80,7 @@ bench: setup
 	$(PY) bench/per_job_overhead.py && $(PY) bench/streaming.py && $(PY) bench/cold_start.py && $(PY) bench/concurrency.py && $(PY) bench/openai_streaming.py
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 # The lessons as a static book in site/ (index.html first): their saved outputs
 # rendered to HTML, nothing re-executed.
