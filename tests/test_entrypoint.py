@@ -144,3 +144,17 @@ def test_a_missing_model_folder_is_named_as_a_folder_not_as_a_hub_id(tmp_path):
     missing = str(tmp_path / "no-such-folder")
     done = worker("--test_input", json.dumps({"input": {"prompt": "x"}}), MODEL_NAME=missing, HF_HUB_OFFLINE="1")
     assert done.returncode == 1 and "no such model folder" in done.stderr and "Repo id" not in done.stderr
+
+
+def test_the_background_sdk_import_loads_the_job_runner_on_either_sdk_line():
+    # On runpod 2.0 `import runpod` alone is lazy: the job runner would then load at
+    # runpod.serverless.start, after the model, on the cold start's critical path.
+    code = ("import sys; from worker.__main__ import _import_sdk_in_background; "
+            "_import_sdk_in_background().join(); "
+            "print(all(m in sys.modules for m in ('runpod.serverless.modules.rp_scale', "
+            "'runpod.serverless.modules.rp_job', 'runpod.serverless.modules.rp_http')))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNPOD_")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

@@ -110,7 +110,8 @@ class ProgressReporter:
 
     async def _post_update(self, job: dict, value: dict) -> None:
         # Imported here: the SDK reads its webhook URLs at import time, and only the
-        # production loop (where they are set) ever posts.
+        # production loop (where they are set) ever posts. SDK internals: rp_http.py and
+        # http_client.py are byte-identical in runpod 1.12.0 and 2.0.0rc2.
         from runpod.http_client import AsyncClientSession
         from runpod.serverless.modules.rp_http import send_result
 
