@@ -38,6 +38,8 @@ def test_importing_every_worker_module_starts_nothing_and_loads_neither_sdk_nor_
 
 
 def test_the_probe_notices_a_started_thread_or_an_imported_sdk():
-    facts = probe("worker.config", before="import threading, time; "
-                  "threading.Thread(target=time.sleep, args=(5,), daemon=True).start(); import torch")
+    # The thread waits for ever (not a few seconds): on a busy machine `import torch`
+    # alone can outlast a short sleep, and the thread would be gone before the count.
+    facts = probe("worker.config", before="import threading; "
+                  "threading.Thread(target=threading.Event().wait, daemon=True).start(); import torch")
     assert facts["threads"] == "2" and facts["torch"] == "True"
