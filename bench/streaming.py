@@ -5,7 +5,7 @@ for the same ``max_tokens``:
 - plain ``model.generate`` (no streamer), in this process: the ceiling;
 - this worker's streaming handler in this process (``async_handler``, ``stream: true``);
 - end to end through the local endpoint to the client, polling ``/stream`` with
-  ``worker.client.stream_outputs`` (asks again at once after every chunk);
+  ``lessons.client.stream_outputs`` (asks again at once after every chunk);
 - end to end with the SDK's ``Job.stream()`` (it sleeps 1 s before every poll);
 - end to end, fast polling, with the worker on runpod 2.0.0rc2
   (``common.runpod2_python()``; the client and the endpoint stay on 1.12.0).
@@ -69,7 +69,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from local_endpoint import LocalEndpoint
-    from worker.client import stream_outputs
+    from lessons.client import stream_outputs
     from worker.config import Settings, use_settings
     from worker.handler import async_handler
     from worker.model import get_model

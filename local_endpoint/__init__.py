@@ -13,17 +13,25 @@ Three ways in:
 - ``with LocalEndpoint(worker_command=...) as ep:`` (``endpoint``), for notebooks.
 - the ``local_endpoint`` pytest fixtures (``pytest_plugin``).
 
-Modules, one concern each:
-- ``config``: every setting and its default.
-- ``jobs``: job records and the state machine (pure, no I/O).
-- ``workers``: worker processes: spawn, watch, stop by process group.
-- ``worker_env``: the environment a worker starts with (no keys of the developer).
+Modules, one concern each (each imports only those listed after it, never back):
+- ``endpoint``: the context manager; ``cli``: the command line; ``pytest_plugin``.
+- ``server``: one endpoint's life: socket, temporary folders, start, stop, reports.
+- ``app``: assembles the routes into the HTTP app.
+- ``client_api`` / ``worker_api``: the routes each side of the SDK calls.
+- ``supervisor``: what happens by the clock (dead and silent workers, timeouts,
+  ttl, retention, scaling, start-up failures).
+- ``dispatch``: where jobs meet workers: the named operations the routes and the
+  supervisor call, and the waiting room of held requests.
+- ``reports``: the /health body and the timeline.
+- ``job_store``: the queue and the job state machine (pure, no I/O).
+- ``jobs``: a job's record, statuses and status body.
+- ``worker_pool``: worker processes: spawn, watch, stop by process group.
+- ``processes``: process-group signals and checks; ``worker_env``: the environment
+  a worker starts with (no keys of the developer).
+- ``workers``: a worker's record; the only module that changes it.
 - ``scaling``: when to start and stop workers (pure).
 - ``webhooks``: loopback-only webhooks and their delivery.
-- ``httputil``: auth, body limits, the error shape.
-- ``client_api`` / ``worker_api``: the routes each side of the SDK calls.
-- ``server``: the app, the supervisor, start and stop.
-- ``endpoint``: the context manager; ``cli``: the command line.
+- ``httputil``: auth, body limits, the error shape; ``config``: every setting.
 """
 
 from .config import EndpointConfig

@@ -69,6 +69,13 @@ class EndpointConfig:
 
     max_retries: int = 2  # requeues of a job whose worker died, then FAILED
     execution_timeout: float = 10 * MINUTES  # per attempt; 0: none; policy overrides
+    # A policy.executionTimeout or policy.ttl below these is refused with a 400. RunPod
+    # documents 5 s and 10 s as the minimums (endpoint configurations:
+    # https://docs.runpod.io/serverless/endpoints/endpoint-configurations); tests
+    # and lessons that need shorter ones lower these explicitly.
+    min_execution_timeout: float = 5.0
+    min_ttl: float = 10.0
+    job_ttl: float = 24 * 60 * MINUTES  # a job's lifetime without policy.ttl (24 h, as documented); 0: none
     retention: float = 30 * MINUTES  # results of /run, kept after the job ends
     runsync_retention: float = 1 * MINUTES  # results of /runsync
     max_run_bytes: int = 10 * MIB
@@ -77,8 +84,12 @@ class EndpointConfig:
 
     take_hold: float = 20.0  # job-take and job-stop long-polls
     stream_hold: float = 4.0  # /stream when nothing new; under the client's 10 s
-    runsync_wait: float = 60.0  # /runsync waits this long, then answers IN_QUEUE/IN_PROGRESS
+    # /runsync and /status-sync without ?wait= hold this long, then answer
+    # IN_QUEUE/IN_PROGRESS: RunPod's documented default, 90 s (send requests:
+    # https://docs.runpod.io/serverless/endpoints/send-requests).
+    runsync_wait: float = 90.0
     webhook_attempts: int = 3  # one try and two retries, as documented by the platform
+    webhook_retry_interval: float = 10.0  # seconds between tries, as documented
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "worker_command", tuple(self.worker_command))
@@ -124,8 +135,11 @@ class EndpointConfig:
             fail("take_hold", f"must be between 0 and the SDK's {WORKER_POLL_TIMEOUT_S} s")
         if not 0 < self.stream_hold < CLIENT_TIMEOUT_S:
             fail("stream_hold", f"must be between 0 and the client's {CLIENT_TIMEOUT_S} s")
+        if not 1 <= self.runsync_wait <= 300:
+            fail("runsync_wait", "must be 1..300 s, the range RunPod allows for ?wait=")
         for name in ("idle_timeout", "startup_timeout", "stop_grace", "execution_timeout",
-                     "retention", "runsync_retention", "runsync_wait"):
+                     "retention", "runsync_retention", "runsync_wait",
+                     "webhook_retry_interval", "min_execution_timeout", "min_ttl", "job_ttl"):
             if getattr(self, name) < 0:
                 fail(name, "must be >= 0")
         for name in ("max_run_bytes", "max_runsync_bytes", "max_worker_post_bytes",

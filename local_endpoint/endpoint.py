@@ -218,7 +218,7 @@ class LocalEndpoint:
 
     def workers(self) -> list[dict]:
         """Every worker this endpoint has seen, live or exited."""
-        return self._call(lambda: [w.describe() for w in self._server.pool.workers.values()])
+        return self._call(self._server.workers)
 
     def timeline(self) -> dict:
         """Measured times of every job and worker (``time.time()`` seconds), for plots."""
@@ -228,9 +228,7 @@ class LocalEndpoint:
         """Each worker's stdout and stderr so far, by worker id."""
         if self._closed:
             return dict(self._server.saved_logs)
-        return self._call(lambda: {w.id: self._server.pool.read_log(w)
-                                   for w in self._server.pool.workers.values()
-                                   if w.log_path})
+        return self._call(self._server.worker_logs)
 
     def print_worker_logs(self, last_lines: int | None = 40) -> None:
         for worker_id, text in self.worker_logs().items():
@@ -254,8 +252,7 @@ class LocalEndpoint:
 
     def leftover_processes(self) -> list[int]:
         """PIDs still running from the worker process groups this endpoint started."""
-        pool = self._server.pool
-        return pool.leftover_processes() if pool is not None else []
+        return self._server.leftover_processes()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else ("running" if self._thread else "not started")

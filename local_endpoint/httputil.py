@@ -2,10 +2,12 @@
 
 Contract:
 - ``error(status, message)`` is the one error shape: ``{"error": message}`` as JSON.
-- ``client_key_ok`` accepts only ``Authorization: Bearer <api key>`` (what
-  ``runpod.Endpoint`` sends); ``worker_key_ok`` accepts the worker key raw (what the
-  SDK worker sends) or as ``Bearer``. Keys are compared in constant time, and a
-  client key is never a worker key or the other way round.
+- ``client_key_ok`` accepts ``Authorization: Bearer <api key>`` (what both SDKs
+  send) and the key alone, as RunPod's curl examples send it (``authorization:
+  $RUNPOD_API_KEY``, send requests: https://docs.runpod.io/serverless/endpoints/send-requests);
+  ``worker_key_ok`` accepts the worker key raw (what the SDK worker sends) or as
+  ``Bearer``. Keys are compared in constant time, and a client key is never a worker
+  key or the other way round.
 - ``read_body(request, limit, what)`` returns the body, or raises an ``HTTPException``
   with status 413 and a message naming the limit. The body is read to its end before
   answering, because a client still sending gets a reset connection, not the 413.
@@ -42,17 +44,21 @@ def _same(given: str, expected: str) -> bool:
     return hmac.compare_digest(given.encode(), expected.encode())
 
 
+def _presented_key(request: web.Request) -> str:
+    """The key of ``Authorization: Bearer <key>`` or of ``Authorization: <key>``."""
+    header = request.headers.get("Authorization", "").strip()
+    scheme, _, rest = header.partition(" ")
+    return rest.strip() if scheme.lower() == "bearer" else header
+
+
 def client_key_ok(request: web.Request, api_key: str) -> bool:
-    header = request.headers.get("Authorization", "")
-    scheme, _, key = header.partition(" ")
-    return scheme.lower() == "bearer" and _same(key.strip(), api_key)
+    key = _presented_key(request)
+    return bool(key) and _same(key, api_key)
 
 
 def worker_key_ok(request: web.Request, worker_key: str) -> bool:
-    header = request.headers.get("Authorization", "").strip()
-    if header.lower().startswith("bearer "):
-        header = header[7:].strip()
-    return bool(header) and _same(header, worker_key)
+    key = _presented_key(request)
+    return bool(key) and _same(key, worker_key)
 
 
 def _megabytes(size: int) -> str:

@@ -5,9 +5,13 @@ Contract:
   address (127.0.0.0/8, ::1) or ``localhost``, and otherwise a sentence saying why it
   is refused. No name is resolved: a development tool must not send job data off the
   machine, whatever a DNS answer says.
-- ``deliver(session, url, body, attempts)`` POSTs ``body`` as JSON, retrying on a
-  connection error or a non-2xx answer, ``attempts`` times in all; it never raises
-  (a failed webhook is logged, as the job itself is already final).
+- ``deliver(session, url, body, attempts=, interval=)`` POSTs ``body`` as JSON,
+  retrying on a connection error or a non-2xx answer ``interval`` seconds apart,
+  ``attempts`` times in all; it never raises (a failed webhook is logged, as the job
+  itself is already final). The platform tries three times in all, 10 s apart
+  (RunPod's documentation, send requests, "Webhook notifications":
+  https://docs.runpod.io/serverless/endpoints/send-requests); those are
+  ``EndpointConfig``'s defaults.
 """
 
 from __future__ import annotations
@@ -20,8 +24,6 @@ from urllib.parse import urlsplit
 import aiohttp
 
 log = logging.getLogger("local_endpoint.webhooks")
-
-RETRY_DELAY_S = 0.5
 
 
 def webhook_refusal(url: object) -> str | None:
@@ -42,7 +44,8 @@ def webhook_refusal(url: object) -> str | None:
             f"only calls 127.0.0.1, ::1 or localhost, so no job data leaves this machine")
 
 
-async def deliver(session: aiohttp.ClientSession, url: str, body: dict, attempts: int) -> bool:
+async def deliver(session: aiohttp.ClientSession, url: str, body: dict, *,
+                  attempts: int, interval: float) -> bool:
     for attempt in range(1, attempts + 1):
         try:
             async with session.post(url, json=body,
@@ -55,5 +58,5 @@ async def deliver(session: aiohttp.ClientSession, url: str, body: dict, attempts
         log.warning("webhook %s for job %s, attempt %d of %d: %s",
                     url, body.get("id"), attempt, attempts, problem)
         if attempt < attempts:
-            await asyncio.sleep(RETRY_DELAY_S * attempt)
+            await asyncio.sleep(interval)
     return False

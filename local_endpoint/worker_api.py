@@ -34,32 +34,31 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from .dispatch import Dispatch
 from .httputil import error, read_body, worker_key_ok
-from .workers import EXITED, STOPPING, Worker
-
-if TYPE_CHECKING:
-    from .server import EndpointServer
+from .jobs import Ignored
+from .workers import Worker
 
 log = logging.getLogger("local_endpoint.worker_api")
 
-Handler = Callable[["EndpointServer", web.Request, Worker], Awaitable[web.StreamResponse]]
+Handler = Callable[[Dispatch, web.Request, Worker], Awaitable[web.StreamResponse]]
 
 
-def add_routes(app: web.Application, server: "EndpointServer") -> None:
+def add_routes(app: web.Application, dispatch: Dispatch) -> None:
     def route(handler: Handler):
         async def checked(request: web.Request) -> web.StreamResponse:
-            cfg = server.config
+            cfg = dispatch.config
             if not worker_key_ok(request, cfg.worker_key):
                 return error(401, "Unauthorized: worker routes need this endpoint's "
                                   "worker key (RUNPOD_AI_API_KEY of its workers)")
             if request.match_info["endpoint_id"] != cfg.endpoint_id:
                 return error(404, f"no endpoint {request.match_info['endpoint_id']!r} here")
-            with server.worker_request(request.match_info["worker_id"]) as worker:
-                return await handler(server, request, worker)
+            with dispatch.worker_request(request.match_info["worker_id"]) as worker:
+                return await handler(dispatch, request, worker)
         return checked
 
     prefix = "/v2/{endpoint_id}"
@@ -71,55 +70,47 @@ def add_routes(app: web.Application, server: "EndpointServer") -> None:
     app.router.add_get(f"{prefix}/ping/{{worker_id}}", route(ping))
 
 
-async def _take(server: "EndpointServer", request: web.Request, worker: Worker,
+async def _take(dispatch: Dispatch, request: web.Request, worker: Worker,
                 count: int) -> list:
-    if request.query.get("job_in_progress") == "0" and worker.draining:
-        worker.draining.clear()  # it says it runs nothing: stopped jobs are gone
-        server.update_idle(worker)
-    server.mark_ready(worker)
-    jobs = await server.wait_for(lambda: server.take_jobs(worker, count, request),
-                                 server.config.take_hold)
-    return jobs or []
+    def hung_up() -> bool:
+        transport = request.transport
+        return transport is None or transport.is_closing()
+
+    return await dispatch.take(worker, count,
+                               runs_nothing=request.query.get("job_in_progress") == "0",
+                               hung_up=hung_up)
 
 
-async def job_take(server: "EndpointServer", request: web.Request,
+async def job_take(dispatch: Dispatch, request: web.Request,
                    worker: Worker) -> web.Response:
-    jobs = await _take(server, request, worker, 1)
+    jobs = await _take(dispatch, request, worker, 1)
     if not jobs:
         return web.Response(status=204)
     return web.json_response(jobs[0].for_worker())
 
 
-async def job_take_batch(server: "EndpointServer", request: web.Request,
+async def job_take_batch(dispatch: Dispatch, request: web.Request,
                          worker: Worker) -> web.Response:
     try:
         count = max(1, int(request.query.get("batch_size", "1")))
     except ValueError:
         return error(400, "batch_size must be an integer")
-    jobs = await _take(server, request, worker, count)
+    jobs = await _take(dispatch, request, worker, count)
     if not jobs:
         return web.Response(status=204)
     return web.json_response([job.for_worker() for job in jobs])
 
 
-async def job_stop(server: "EndpointServer", request: web.Request,
+async def job_stop(dispatch: Dispatch, request: web.Request,
                    worker: Worker) -> web.Response:
-    def stop_list():
-        if worker.stop_requests:
-            ids, worker.stop_requests = worker.stop_requests, []
-            return ids
-        if worker.state in (STOPPING, EXITED):
-            return []
-        return None
-
-    ids = await server.wait_for(stop_list, server.config.take_hold)
+    ids = await dispatch.stop_list(worker)
     if not ids:
         return web.Response(status=204)
     return web.json_response({"jobsToStop": ids})
 
 
-async def _report_body(server: "EndpointServer", request: web.Request) -> dict | web.Response:
-    raw = await read_body(request, server.config.max_worker_post_bytes, "a worker post")
+async def _report_body(dispatch: Dispatch, request: web.Request) -> dict | web.Response:
+    raw = await read_body(request, dispatch.config.max_worker_post_bytes, "a worker post")
     try:
         # Form-urlencoded by header, JSON by content (runpod/serverless/modules/rp_http.py).
         body = json.loads(raw)
@@ -130,51 +121,34 @@ async def _report_body(server: "EndpointServer", request: web.Request) -> dict |
     return body
 
 
-def _answer(server: "EndpointServer", worker: Worker, job_id: str, what: str,
-            ignored) -> web.Response:
-    server.changed.notify()
+def _answer(ignored: Ignored | None) -> web.Response:
     if ignored is None:
         return web.json_response({"accepted": True})
-    log.info("ignored %s for job %s from %s: %s", what, job_id, worker.id, ignored.value)
-    server.record_ignored(what, job_id, worker.id, ignored.value)
     return web.json_response({"accepted": False, "reason": ignored.value})
 
 
-async def job_done(server: "EndpointServer", request: web.Request,
+async def job_done(dispatch: Dispatch, request: web.Request,
                    worker: Worker) -> web.Response:
-    body = await _report_body(server, request)
+    body = await _report_body(dispatch, request)
     if isinstance(body, web.Response):
         return body
     job_id = request.match_info["job_id"]
     if body.get("status") == "IN_PROGRESS":
-        ignored = server.store.record_progress(worker.id, job_id, body.get("output"))
-        return _answer(server, worker, job_id, "progress", ignored)
-
-    ignored = server.store.record_result(worker.id, job_id, body)
-    if worker.draining:
-        worker.draining.discard(job_id)  # a stopped job it finished anyway
-        server.update_idle(worker)
-    if body.get("stopPod"):
-        # refresh_worker: the platform replaces the worker after this job.
-        server.pool.request_stop(worker, "asked to be replaced (stopPod)")
-        server.poke()
-    return _answer(server, worker, job_id, "result", ignored)
+        return _answer(dispatch.report_progress(worker, job_id, body.get("output")))
+    return _answer(dispatch.report_result(worker, job_id, body))
 
 
-async def job_stream(server: "EndpointServer", request: web.Request,
+async def job_stream(dispatch: Dispatch, request: web.Request,
                      worker: Worker) -> web.Response:
-    body = await _report_body(server, request)
+    body = await _report_body(dispatch, request)
     if isinstance(body, web.Response):
         return body
     job_id = request.match_info["job_id"]
-    ignored = server.store.record_chunk(worker.id, job_id, body.get("output"))
-    return _answer(server, worker, job_id, "stream chunk", ignored)
+    return _answer(dispatch.report_chunk(worker, job_id, body.get("output")))
 
 
-async def ping(server: "EndpointServer", request: web.Request,
+async def ping(dispatch: Dispatch, request: web.Request,
                worker: Worker) -> web.Response:
-    now = server.clock()
-    worker.last_ping_at = now
     if request.query.get("status") == "unhealthy":
         log.warning("%s reports itself unhealthy: %s: %s", worker.id,
                     request.query.get("check"), request.query.get("reason"))
@@ -183,10 +157,5 @@ async def ping(server: "EndpointServer", request: web.Request,
     # leaves it only after its result POST was answered, so a ping that reads the
     # set just before a take lands can miss a job that is running.
     running = set(filter(None, request.query.get("job_id", "").split(",")))
-    if worker.draining:
-        worker.draining &= running
-        server.update_idle(worker)
-        server.changed.notify()
-    if server.drop_lost_jobs(worker, running, now):
-        server.changed.notify()
+    dispatch.ping(worker, running)
     return web.Response(status=200)

@@ -1,42 +1,20 @@
-"""Worker processes: spawn, watch, stop, and leave nothing behind.
+"""A worker as the endpoint sees it, and every change to what the endpoint knows of it.
 
 Contract:
-- ``WorkerPool.spawn()`` starts the worker command as a subprocess in a new session
-  (its own process group), with the environment of ``worker_env`` and its stdout and
-  stderr appended to one log file per worker. The SDK forks its heartbeat into a
-  second process (runpod/serverless/modules/rp_ping.py), which survives a killed
-  parent, so a worker is always stopped by its whole process group.
-- ``request_stop(worker, reason)`` sends SIGTERM to the group; ``reap()`` notices
-  exits, sends SIGKILL to the group once the grace period is over, and, when the
-  main process has exited, SIGKILL to whatever is left of its group.
-- On Linux a spawned worker gets SIGKILL when the endpoint's loop thread (the thread
-  that spawns every worker, alive until the endpoint has stopped its workers) dies,
-  so an endpoint killed uncleanly (SIGKILL) does not leave its workers running
-  (``PR_SET_PDEATHSIG``). The SDK's heartbeat process, forked later by the worker,
-  does not inherit it.
-- Workers that were not spawned here (a handler started by hand with the webhook
-  variables) are "external": tracked the same way, but have no process to stop.
-- ``Worker.state`` is derived, never stored: INITIALIZING from spawn to the first
-  job-take, then IDLE or RUNNING, STOPPING once asked to stop, EXITED at the end.
-- Nothing here knows about jobs beyond the ids a worker holds; nothing here does HTTP.
+- ``Worker`` is a record whose fields are changed only by its own methods, here:
+  the routes, the dispatcher, the supervisor and the process pool call them and
+  never assign a field. Each method is named for the event it records.
+- ``Worker.state`` is derived, never stored: INITIALIZING from spawn (or first
+  request) to the first job-take, then IDLE or RUNNING, STOPPING once asked to
+  stop, EXITED at the end. A worker is RUNNING while it holds a job or may still be
+  running a stopped (cancelled, timed out, deleted) one: ``draining``.
+- Nothing here does I/O or knows more of jobs than their ids.
 """
 
 from __future__ import annotations
 
-import ctypes
-import logging
-import os
-import signal
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Mapping, Sequence
-
-from .worker_env import worker_environment
-
-log = logging.getLogger("local_endpoint.workers")
 
 INITIALIZING = "initializing"
 IDLE = "idle"
@@ -47,7 +25,7 @@ EXITED = "exited"
 
 @dataclass
 class Worker:
-    """One worker as the endpoint sees it."""
+    """One worker: spawned here (``process`` set) or external (started by hand)."""
 
     id: str
     spawned_at: float
@@ -90,6 +68,120 @@ class Worker:
             return RUNNING
         return IDLE
 
+    # ------------------------------------------------------------ requests
+    def request_began(self, now: float) -> None:
+        """Any request shows the worker alive; its end does not (a held request ends
+        by the server's clock, whatever became of the worker meanwhile)."""
+        self.last_seen_at = now
+        self.open_requests += 1
+
+    def request_ended(self) -> None:
+        self.open_requests -= 1
+
+    def pinged(self, now: float) -> None:
+        self.last_ping_at = now
+
+    def took_first_job(self, now: float) -> bool:
+        """Its first job-take: True if this made it ready."""
+        if self.ready_at is not None or self.state != INITIALIZING:
+            return False
+        self.ready_at = now
+        self._idle_check(now)
+        return True
+
+    # ---------------------------------------------------------------- jobs
+    def assigned(self, job_ids: list[str], now: float) -> None:
+        self.jobs.update(job_ids)
+        self._idle_check(now)
+
+    def job_ended(self, job_id: str, *, stopped: bool, now: float) -> None:
+        """A job of this worker became final (or was deleted). A stopped one (not by
+        its own result) may still run there: it is told to stop, and counts as busy
+        until the worker reports it gone."""
+        if job_id not in self.jobs:
+            return
+        self.jobs.discard(job_id)
+        if stopped:
+            self.draining.add(job_id)
+            self.stopped_at[job_id] = now
+            self.stop_requests.append(job_id)
+        self._idle_check(now)
+
+    def take_stop_requests(self) -> list[str]:
+        ids, self.stop_requests = self.stop_requests, []
+        return ids
+
+    def runs_nothing(self, now: float) -> None:
+        """It says so (job_in_progress=0): stopped jobs are gone."""
+        if self.draining:
+            self.draining.clear()
+            self._idle_check(now)
+
+    def finished_stopped_job(self, job_id: str, now: float) -> None:
+        """It sent a result for a job that was stopped: that one has ended there."""
+        if job_id in self.draining:
+            self.draining.discard(job_id)
+            self._idle_check(now)
+
+    def still_runs(self, running: set[str], now: float) -> bool:
+        """A ping listed ``running``: stopped jobs it left out have ended. True if
+        that freed something."""
+        if not self.draining - running:
+            return False
+        self.draining &= running
+        self._idle_check(now)
+        return True
+
+    def missed_by_ping(self, absent: set[str], threshold: int) -> list[str]:
+        """Count a ping that left out the jobs ``absent`` (those old enough to count);
+        returns those now missing from ``threshold`` pings in a row."""
+        lost = []
+        for job_id in list(self.jobs):
+            if job_id not in absent:
+                self.missed_pings.pop(job_id, None)
+                continue
+            self.missed_pings[job_id] = self.missed_pings.get(job_id, 0) + 1
+            if self.missed_pings[job_id] >= threshold:
+                lost.append(job_id)
+        for job_id in list(self.missed_pings):
+            if job_id not in self.jobs:
+                del self.missed_pings[job_id]
+        return lost
+
+    def oldest_overdue_stop(self, grace: float, now: float) -> tuple[str, float] | None:
+        """The stopped job it has run longest past ``grace`` s after the stop, with
+        how long since the stop; None if none is overdue."""
+        for job_id in list(self.stopped_at):
+            if job_id not in self.draining:
+                del self.stopped_at[job_id]
+        if not self.stopped_at:
+            return None
+        job_id = min(self.stopped_at, key=self.stopped_at.get)
+        overdue = now - self.stopped_at[job_id]
+        return (job_id, overdue) if overdue > grace else None
+
+    def forget_jobs(self) -> None:
+        """It is gone: its jobs were released elsewhere."""
+        self.jobs.clear()
+        self.draining.clear()
+        self.stopped_at.clear()
+        self.stop_requests.clear()
+        self.missed_pings.clear()
+
+    # ------------------------------------------------------------- process
+    def stopping(self, reason: str, now: float) -> None:
+        self.stopping_since = now
+        self.stop_reason = reason
+
+    def mark_killed(self) -> None:
+        self.killed = True
+
+    def exited(self, reason: str, returncode: int | None, now: float) -> None:
+        self.exited_at = now
+        self.returncode = returncode
+        self.exit_reason = reason
+
+    # -------------------------------------------------------------- report
     def describe(self) -> dict:
         return {
             "id": self.id,
@@ -105,224 +197,9 @@ class Worker:
             "log_path": self.log_path,
         }
 
-
-def describe_exit(returncode: int) -> str:
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = f"signal {-returncode}"
-        if -returncode == signal.SIGKILL:
-            return f"was killed by {name} (as the out-of-memory killer does)"
-        return f"was killed by {name}"
-    return f"exited with code {returncode}"
-
-
-def live_group_members(pgid: int) -> list[int]:
-    """PIDs still running in a process group; zombies do not count.
-
-    Orphans are re-parented to PID 1, which in a container may never reap them, so
-    "a signal can be delivered" is not the same as "a process is still running".
-    """
-    proc = Path("/proc")
-    if not proc.is_dir():  # not Linux: the best answer available
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return []
-        return [pgid]
-    members = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses: parse after the last ")".
-        fields = stat[stat.rfind(")") + 2:].split()
-        state, process_group = fields[0], int(fields[2])
-        if process_group == pgid and state not in ("Z", "X"):
-            members.append(int(entry.name))
-    return members
-
-
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent_hook():
-    """A ``preexec_fn`` giving the child SIGKILL when the spawning thread ends (Linux).
-
-    ``PR_SET_PDEATHSIG`` fires when the *thread* that forked the child exits, so
-    workers must be spawned only from the endpoint's long-lived loop thread.
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def hook() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return hook
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-class WorkerPool:
-    """Every worker of one endpoint, spawned or external, live or exited."""
-
-    def __init__(
-        self,
-        *,
-        command: Sequence[str],
-        cwd: str,
-        env_settings: Mapping,
-        home: str,
-        log_dir: str,
-        stop_grace: float,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.command = list(command)
-        self.cwd = cwd
-        self.env_settings = dict(env_settings)  # worker_environment() keywords
-        self.home = home
-        self.log_dir = log_dir
-        self.stop_grace = stop_grace
-        self.clock = clock
-        self.workers: dict[str, Worker] = {}
-        self._spawned = 0
-
-    # ------------------------------------------------------------------ lookup
-    def get(self, worker_id: str) -> Worker | None:
-        return self.workers.get(worker_id)
-
-    def live(self) -> list[Worker]:
-        return [w for w in self.workers.values() if w.state != EXITED]
-
-    # ----------------------------------------------------------------- control
-    def spawn(self) -> Worker:
-        self._spawned += 1
-        worker_id = f"worker-{self._spawned}"
-        while worker_id in self.workers:  # an external worker took the name
-            self._spawned += 1
-            worker_id = f"worker-{self._spawned}"
-        log_path = os.path.join(self.log_dir, f"{worker_id}.log")
-        env = worker_environment(parent=os.environ, home=self.home, worker_id=worker_id,
-                                 **self.env_settings)
-        with open(log_path, "ab") as log_file:
-            log_file.write(f"# local_endpoint: {worker_id} runs {self.command} "
-                           f"in {self.cwd}\n".encode())
-            log_file.flush()
-            process = subprocess.Popen(
-                self.command,
-                cwd=self.cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, heartbeat included
-                preexec_fn=_die_with_parent_hook(),
-            )
-        worker = Worker(id=worker_id, spawned_at=self.clock(), process=process,
-                        log_path=log_path)
-        self.workers[worker_id] = worker
-        log.info("started %s (pid %s)", worker_id, process.pid)
-        log.debug("%s runs: %s", worker_id, " ".join(self.command))
-        return worker
-
-    def register_external(self, worker_id: str) -> Worker:
-        now = self.clock()
-        worker = Worker(id=worker_id, spawned_at=now, last_seen_at=now)
-        self.workers[worker_id] = worker
-        log.info("external worker %s connected", worker_id)
-        return worker
-
-    def request_stop(self, worker: Worker, reason: str) -> None:
-        if worker.state in (STOPPING, EXITED):
-            return
-        worker.stopping_since = self.clock()
-        worker.stop_reason = reason
-        log.info("stopping %s: %s", worker.id, reason)
-        if worker.external:
-            self.mark_exited(worker, reason)
+    def _idle_check(self, now: float) -> None:
+        if self.state == IDLE:
+            if self.idle_since is None:
+                self.idle_since = now
         else:
-            _signal_group(worker.pid, signal.SIGTERM)
-
-    def kill(self, worker: Worker, reason: str) -> None:
-        """Stop at once: for a worker that no longer answers."""
-        self.request_stop(worker, reason)
-        if not worker.external and not worker.killed:
-            worker.killed = True
-            _signal_group(worker.pid, signal.SIGKILL)
-
-    def mark_exited(self, worker: Worker, reason: str, returncode: int | None = None) -> None:
-        worker.exited_at = self.clock()
-        worker.returncode = returncode
-        worker.exit_reason = reason
-
-    def reap(self) -> list[Worker]:
-        """Notice workers whose main process ended; enforce the stop grace period."""
-        now = self.clock()
-        exited = []
-        for worker in self.workers.values():
-            if worker.external or worker.exited_at is not None:
-                continue
-            returncode = worker.process.poll()
-            if returncode is not None:
-                # Its heartbeat process would go on pinging for a dead worker.
-                _signal_group(worker.pid, signal.SIGKILL)
-                reason = worker.stop_reason or describe_exit(returncode)
-                self.mark_exited(worker, reason, returncode)
-                log.info("%s (pid %s) %s", worker.id, worker.pid, describe_exit(returncode))
-                exited.append(worker)
-            elif (worker.stopping_since is not None and not worker.killed
-                  and now - worker.stopping_since >= self.stop_grace):
-                worker.killed = True
-                log.warning("%s did not stop within %.0f s of SIGTERM: SIGKILL",
-                            worker.id, self.stop_grace)
-                _signal_group(worker.pid, signal.SIGKILL)
-        return exited
-
-    def stop_all(self, reason: str) -> None:
-        for worker in self.live():
-            self.request_stop(worker, reason)
-
-    def kill_all(self) -> None:
-        """The last resort at shutdown: SIGKILL every group, then wait for the leaders."""
-        for worker in self.workers.values():
-            if worker.external:
-                continue
-            _signal_group(worker.pid, signal.SIGKILL)
-            worker.killed = True
-            try:
-                worker.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                log.error("%s (pid %s) survived SIGKILL", worker.id, worker.pid)
-        self.reap()
-
-    def leftover_processes(self) -> list[int]:
-        """PIDs still running in any process group this pool started."""
-        pids = []
-        for worker in list(self.workers.values()):  # may be called from another thread
-            if not worker.external:
-                pids.extend(live_group_members(worker.pid))
-        return pids
-
-    def read_log(self, worker: Worker) -> str:
-        if worker.log_path is None:
-            return ""
-        try:
-            return Path(worker.log_path).read_text(errors="replace")
-        except OSError:
-            return ""
+            self.idle_since = None

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from lessons import inprocess
 from worker import generation
 from worker.batching import Batcher
 from worker.schema import parse_request
@@ -30,7 +31,7 @@ def submit_all(batcher: Batcher, tasks) -> None:
 
 
 def test_concurrent_greedy_jobs_share_a_batch_and_each_gets_its_own_solo_result(tiny_lm):
-    solo = [generation.complete(tiny_lm, req(p)) for p in PROMPTS]
+    solo = [inprocess.complete(tiny_lm, req(p)) for p in PROMPTS]
     batcher = Batcher(tiny_lm, max_batch=8, wait_s=0.2)
     tasks = [generation.GenerationTask(req(p)) for p in PROMPTS]
     submit_all(batcher, tasks)
@@ -61,7 +62,7 @@ def test_each_row_keeps_its_own_max_tokens_and_a_short_row_finishes_first(tiny_l
 
 def test_seeded_sampling_jobs_are_served_alone_and_stay_reproducible(tiny_lm):
     sampled = [parse_request({"prompt": p, "max_tokens": 24, "temperature": 1.0, "seed": 7}) for p in PROMPTS[:3]]
-    solo = [generation.complete(tiny_lm, r).text for r in sampled]
+    solo = [inprocess.complete(tiny_lm, r).text for r in sampled]
     batcher = Batcher(tiny_lm, max_batch=8, wait_s=0.2)
     tasks = [generation.GenerationTask(r) for r in sampled]
     submit_all(batcher, tasks)
@@ -129,7 +130,7 @@ def test_a_cancelled_row_stops_while_the_rest_of_its_batch_goes_on(tiny_lm):
 def test_the_handler_batches_concurrent_requests(tiny_lm):
     from concurrent.futures import ThreadPoolExecutor
 
-    from worker.handler import handler
+    from lessons.inprocess import handler
 
     with ThreadPoolExecutor(6) as pool:
         results = list(pool.map(lambda p: handler({"id": p, "input": {"prompt": p, "max_tokens": 48, "temperature": 0}}),

@@ -106,7 +106,7 @@ def test_start_config_registers_an_async_generator_with_aggregation_and_concurre
 def test_limit_concurrency_caps_jobs_running_at_once():
     import asyncio
 
-    from worker.sdk import limit_concurrency
+    from lessons.concurrency import limit_concurrency
 
     running = {"now": 0, "max": 0}
 
@@ -144,6 +144,25 @@ def test_a_missing_model_folder_is_named_as_a_folder_not_as_a_hub_id(tmp_path):
     missing = str(tmp_path / "no-such-folder")
     done = worker("--test_input", json.dumps({"input": {"prompt": "x"}}), MODEL_NAME=missing, HF_HUB_OFFLINE="1")
     assert done.returncode == 1 and "no such model folder" in done.stderr and "Repo id" not in done.stderr
+
+
+@pytest.mark.parametrize("short_name, command", [("tiny", "python -m demo_models.tiny"),
+                                                 ("smollm2", "python -m demo_models.smollm2")])
+def test_a_short_model_name_whose_folder_is_not_built_names_the_command_that_builds_it(tmp_path, short_name,
+                                                                                       command):
+    done = worker("--test_input", json.dumps({"input": {"prompt": "x"}}), MODEL_NAME=short_name,
+                  WORKER_CACHE_DIR=str(tmp_path), HF_HUB_OFFLINE="1")
+    assert done.returncode == 1 and command in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == [], "the worker built nothing"
+
+
+def test_the_folder_names_the_worker_loads_are_the_ones_demo_models_builds():
+    from demo_models.smollm2 import SMOLLM2_DIRNAME
+    from demo_models.tiny import TINY_MODEL_DIRNAME
+    from worker.model import SHORT_NAMES
+
+    assert SHORT_NAMES["tiny"][0] == TINY_MODEL_DIRNAME == "tiny-llama-pydoc-v1"
+    assert SHORT_NAMES["smollm2"][0] == SMOLLM2_DIRNAME == "smollm2-135m-instruct-v1"
 
 
 def test_the_background_sdk_import_loads_the_job_runner_on_either_sdk_line():

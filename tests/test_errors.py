@@ -86,7 +86,7 @@ def _fail_generation(monkeypatch, exc):
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_simulated_cuda_oom_in_the_handler_is_a_structured_result(monkeypatch, tiny_lm, stream):
-    from worker.handler import handler
+    from lessons.inprocess import handler
 
     _fail_generation(monkeypatch, torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB"))
     result = handler({"id": "oom-1", "input": {"prompt": "Hi", "max_tokens": 4, "stream": stream}})
@@ -95,7 +95,7 @@ def test_simulated_cuda_oom_in_the_handler_is_a_structured_result(monkeypatch, t
 
 
 def test_unknown_error_in_the_handler_keeps_the_process_alive(monkeypatch, tiny_lm):
-    from worker.handler import handler
+    from lessons.inprocess import handler
 
     _fail_generation(monkeypatch, ZeroDivisionError("division by zero"))
     result = handler({"id": "u-1", "input": {"prompt": "Hi", "max_tokens": 4}})

@@ -1,6 +1,6 @@
 """The handler on the real embedded model: plain, streaming, determinism, stops, limits.
 
-In-process, through ``worker.handler.handler`` (what lessons call) and through
+In-process, through ``lessons.inprocess.handler`` (what lessons call) and through
 ``async_handler`` driven by the SDK's own ``run_job_generator`` (what the production
 loop runs). No network.
 """
@@ -13,9 +13,11 @@ import time
 
 import pytest
 
+from lessons import inprocess
 from worker import generation
 from worker.errors import parse_job_error
-from worker.handler import async_handler, handler
+from lessons.inprocess import handler
+from worker.handler import async_handler
 from worker.schema import parse_request
 
 PROMPT = "The Python language"
@@ -124,7 +126,7 @@ def test_cancelling_a_stream_stops_generation_and_frees_the_model(tiny_lm):
     req = parse_request({"prompt": PROMPT, "max_tokens": 4096, "temperature": 0})
     cancel = threading.Event()
     counted: list[int] = []
-    tokens = generation.stream(tiny_lm, req, cancel=cancel, on_tokens=counted.append)
+    tokens = inprocess.stream(tiny_lm, req, cancel=cancel, on_tokens=counted.append)
     it = iter(tokens)
     next(it)
     cancel.set()

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from worker import generation
-from worker.handler import handler
+from lessons.inprocess import handler
 
 json_scalars = st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False) | st.text(max_size=30)
 json_values = st.recursive(json_scalars, lambda kids: st.lists(kids, max_size=4)

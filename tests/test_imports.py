@@ -9,8 +9,9 @@ import subprocess
 import sys
 
 MODULES = ["worker", "worker.config", "worker.schema", "worker.errors", "worker.logs", "worker.memory",
-           "worker.progress", "worker.model", "worker.generation", "worker.batching", "worker.sdk", "worker.client", "worker.handler", "worker.__main__",
-           "worker.tiny_model", "worker.smollm2", "worker.model_cache", "worker.prefetch"]
+           "worker.progress", "worker.model", "worker.generation", "worker.batching", "worker.sdk", "worker.handler", "worker.__main__",
+           "demo_models", "demo_models.tiny", "demo_models.smollm2", "demo_models.cache", "demo_models.prefetch",
+           "lessons.client", "lessons.inprocess", "lessons.concurrency"]
 
 PROBE = """
 import importlib, os, sys, threading
@@ -38,8 +39,6 @@ def test_importing_every_worker_module_starts_nothing_and_loads_neither_sdk_nor_
 
 
 def test_the_probe_notices_a_started_thread_or_an_imported_sdk():
-    # The thread waits for ever (not a few seconds): on a busy machine `import torch`
-    # alone can outlast a short sleep, and the thread would be gone before the count.
     facts = probe("worker.config", before="import threading; "
                   "threading.Thread(target=threading.Event().wait, daemon=True).start(); import torch")
     assert facts["threads"] == "2" and facts["torch"] == "True"

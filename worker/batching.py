@@ -17,7 +17,7 @@ Contract:
   that no thread is inside torch while the process shuts down.
 - ``stats()`` counts rounds and tasks per batch size, for lessons and benchmarks.
 - ``get_batcher(lm, settings)`` is the batcher of that model; no thread starts until
-  the first task is submitted; ``close()`` ends the thread so the model can be freed.
+  the first task is submitted; ``close()`` ends the thread (at interpreter exit).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Batcher:
     def submit(self, task: generation.GenerationTask) -> None:
         with self._cv:
             if self._closed:
-                raise RuntimeError("this model has been unloaded")
+                raise RuntimeError("this batcher is closed: the process is exiting")
             self._queue.append(task)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="batcher", daemon=True)
@@ -57,7 +57,7 @@ class Batcher:
             self._cv.notify()
 
     def close(self, wait: float = 0.0) -> None:
-        """Stop the thread once the queue is empty, so the model can be freed.
+        """Stop the thread once the queue is empty.
 
         ``wait``: seconds to wait for the thread to finish the round it is in.
         """
@@ -112,7 +112,7 @@ _OPEN: "weakref.WeakSet[Batcher]" = weakref.WeakSet()
 
 
 def get_batcher(lm: LoadedModel, settings: Settings) -> Batcher:
-    """The batcher of ``lm`` (one per loaded model; ``unload_model`` closes it)."""
+    """The batcher of ``lm`` (one per loaded model, made on first use)."""
     with _LOCK:
         if lm.batcher is None:
             lm.batcher = Batcher(lm, settings.batch_size, settings.batch_wait_ms / 1000)

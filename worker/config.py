@@ -40,7 +40,7 @@ the models.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -141,11 +141,6 @@ class Settings:
             refresh_worker=_bool("REFRESH_WORKER", get("REFRESH_WORKER", "0")),
             cache_dir=default_cache_dir(env),
         )
-
-    def as_dict(self) -> dict[str, object]:
-        """The settings as plain values, for logs and lessons."""
-        return {f.name: str(getattr(self, f.name)) if f.name == "cache_dir" else getattr(self, f.name)
-                for f in fields(self)}
 
 
 _CURRENT: Settings | None = None

@@ -23,18 +23,17 @@ Contract:
 - Errors: a prompt whose tokens plus ``max_tokens`` exceed the context:
   ``RequestRejected``; past ``deadline``: ``GenerationTimeout``; ``cancel`` set:
   ``GenerationCancelled``. A failure of the whole run fails every unfinished task.
-- ``complete(lm, request)`` and ``stream(lm, request)`` run one request directly, for
-  lessons and tests; the worker goes through ``worker.batching``.
+- The worker goes through ``worker.batching``; ``lessons.inprocess`` runs one request
+  directly (``complete``, ``stream``) for lessons and tests.
 """
 
 from __future__ import annotations
 
 import functools
-import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from worker.errors import GenerationTimeout, RequestRejected
 from worker.model import LoadedModel
@@ -378,36 +377,3 @@ def run_batch(lm: LoadedModel, tasks: list[GenerationTask]) -> None:
             task.finish(error=exc)
         if not isinstance(exc, Exception):
             raise
-
-
-def complete(lm: LoadedModel, request: GenerationRequest, *, cancel: threading.Event | None = None,
-             deadline: float | None = None, on_tokens: Callable[[int], None] | None = None) -> Completion:
-    """Generate one request's whole text, in this thread."""
-    task = GenerationTask(request, cancel=cancel, deadline=deadline, on_tokens=on_tokens)
-    run_batch(lm, [task])
-    return task.result()
-
-
-class TokenStream:
-    """Iterates one request's text pieces; ``completion`` is set once it is exhausted."""
-
-    _END = object()
-
-    def __init__(self, lm: LoadedModel, request: GenerationRequest, *, cancel: threading.Event | None,
-                 deadline: float | None, on_tokens: Callable[[int], None] | None) -> None:
-        self._pieces: queue.Queue = queue.Queue()
-        self.task = GenerationTask(request, on_text=self._pieces.put, on_tokens=on_tokens, cancel=cancel,
-                                   deadline=deadline, on_done=lambda: self._pieces.put(self._END))
-        self.completion: Completion | None = None
-        threading.Thread(target=run_batch, args=(lm, [self.task]), name="generate", daemon=True).start()
-
-    def __iter__(self) -> Iterator[str]:
-        while (piece := self._pieces.get()) is not self._END:
-            yield piece
-        self.completion = self.task.result()
-
-
-def stream(lm: LoadedModel, request: GenerationRequest, *, cancel: threading.Event | None = None,
-           deadline: float | None = None, on_tokens: Callable[[int], None] | None = None) -> TokenStream:
-    """Generate one request as a stream of text pieces, in a thread of its own."""
-    return TokenStream(lm, request, cancel=cancel, deadline=deadline, on_tokens=on_tokens)

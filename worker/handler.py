@@ -1,9 +1,10 @@
 """The job handler: a job dict in, a result or a stream of chunks out, never a crash.
 
-Contract (in-process, what lessons and tests call):
-- ``handler(job)`` validates ``job["input"]`` (``worker.schema``). A plain request
-  returns ``{"text", "finish_reason", "usage", "model", "timings"}``. With
-  ``"stream": true`` it returns a generator of chunks ``{"token": str, "finished":
+Contract (what one job gets; ``lessons.inprocess.handler`` runs the same code
+in-process, for lessons and tests, and returns the same results):
+- ``job_items(job)`` validates ``job["input"]`` (``worker.schema``). A plain request
+  yields ``{"text", "finish_reason", "usage", "model", "timings"}``. With
+  ``"stream": true`` it yields chunks ``{"token": str, "finished":
   False}`` and a last chunk ``{"token": "", "finished": True, "finish_reason",
   "usage", "timings"}``; the tokens join to the plain request's ``text``. The first
   chunk goes out as soon as it is decoded; after that a chunk is what was decoded in
@@ -30,19 +31,15 @@ with that text as ``error`` (``worker.errors.parse_job_error`` reads it back).
 Generation runs in the batcher's thread and hands text to the event loop as it is
 decoded, so the worker's loop (job-take, job-stop, other jobs) keeps running; when the
 SDK cancels the job, its row of the batch stops at the next token.
-
-``handler`` runs the same async code on a private event loop thread, so it works from
-plain scripts and from notebooks (where a loop is already running).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import threading
 import time
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator
 
 from pydantic import ValidationError
 
@@ -201,7 +198,7 @@ async def _generate(job: dict, request: GenerationRequest, deadline: float | Non
         task.cancel.set()  # a no-op if it finished; stops its row if the job was abandoned
 
 
-async def _job_items(job: Any) -> AsyncIterator[dict[str, Any]]:
+async def job_items(job: Any) -> AsyncIterator[dict[str, Any]]:
     """Every item of a job: a stream's chunks, or the one plain result (or an error)."""
     started = time.perf_counter()
     job_id = _job_id(job)
@@ -249,45 +246,8 @@ async def _job_items(job: Any) -> AsyncIterator[dict[str, Any]]:
 
 async def async_handler(job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
     """The handler the SDK runs; see the module docstring."""
-    async for item in _job_items(job):
+    async for item in job_items(job):
         if is_error(item):
             yield {"error": to_sdk_error(item)}
             return
         yield item
-
-
-# -- the in-process handler: the same code on a private event loop ----------------
-_BRIDGE: asyncio.AbstractEventLoop | None = None
-_BRIDGE_LOCK = threading.Lock()
-
-
-def _bridge_loop() -> asyncio.AbstractEventLoop:
-    global _BRIDGE
-    with _BRIDGE_LOCK:
-        if _BRIDGE is None:
-            _BRIDGE = asyncio.new_event_loop()
-            threading.Thread(target=_BRIDGE.run_forever, name="handler-loop", daemon=True).start()
-        return _BRIDGE
-
-
-def _sync_items(job: Any) -> Iterator[dict[str, Any]]:
-    loop = _bridge_loop()
-    items = _job_items(job)
-    try:
-        while True:
-            try:
-                yield asyncio.run_coroutine_threadsafe(items.__anext__(), loop).result()
-            except StopAsyncIteration:
-                return
-    finally:
-        asyncio.run_coroutine_threadsafe(items.aclose(), loop).result()
-
-
-def handler(job: Any) -> dict[str, Any] | Iterator[dict[str, Any]]:
-    """The in-process handler; see the module docstring."""
-    items = _sync_items(job)
-    first = next(items)
-    if "finished" not in first:  # a plain result or an error
-        items.close()  # runs the job's clean-up now
-        return first
-    return itertools.chain([first], items)

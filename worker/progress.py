@@ -48,10 +48,9 @@ class ProgressReporter:
         self._session = None
 
     # -- subscribers ---------------------------------------------------------
-    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
-        """Call ``callback(job_id, value)`` on each update; returns an unsubscribe."""
+    def subscribe(self, callback: Subscriber) -> None:
+        """Call ``callback(job_id, value)`` on each update."""
         self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback)
 
     # -- updates -------------------------------------------------------------
     def update(self, job: dict, percent: float, message: str = "") -> bool:
@@ -89,11 +88,6 @@ class ProgressReporter:
         if pending:
             await asyncio.wait([asyncio.wrap_future(f) for f in pending], timeout=timeout)
         self._forget(str(job_id))
-
-    def reopen(self, job_id: str) -> None:
-        """Accept updates for ``job_id`` again (a retried job reuses its id)."""
-        with self._lock:
-            self._closed.pop(str(job_id), None)
 
     # -- delivery ------------------------------------------------------------
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:

@@ -5,10 +5,6 @@ Contract:
   worker's ``async_handler`` by default, or any other, e.g. a benchmark's), with
   ``return_aggregate_stream=True``, ``refresh_worker`` from the settings, and a
   ``concurrency_modifier`` that always answers ``settings.max_concurrency``.
-- ``limit_concurrency(handler, n)`` wraps an async (generator) handler so that at
-  most ``n`` of its jobs run at once; the others wait inside the worker. This worker's
-  own handler needs no wrapper: its batcher already runs at most ``BATCH_SIZE`` jobs
-  together.
 - Importing this module imports neither ``runpod`` nor torch.
 
 Why the concurrency the SDK is told is the most jobs a worker *holds*, well above what
@@ -28,41 +24,9 @@ sleeping a second at a time until then, hence a constant.
 
 from __future__ import annotations
 
-import asyncio
-import functools
-import inspect
 from typing import Any, Callable
 
 from worker.config import Settings
-
-
-def limit_concurrency(handler: Callable, n: int) -> Callable:
-    """``handler`` with at most ``n`` jobs running at once (async or async generator)."""
-    gate: dict[str, asyncio.Semaphore] = {}
-
-    def semaphore() -> asyncio.Semaphore:
-        # made on first use, inside the SDK's event loop
-        if "s" not in gate:
-            gate["s"] = asyncio.Semaphore(n)
-        return gate["s"]
-
-    if inspect.isasyncgenfunction(handler):
-        @functools.wraps(handler)
-        async def limited_gen(job: dict) -> Any:
-            async with semaphore():
-                async for item in handler(job):
-                    yield item
-
-        return limited_gen
-
-    if inspect.iscoroutinefunction(handler):
-        @functools.wraps(handler)
-        async def limited(job: dict) -> Any:
-            async with semaphore():
-                return await handler(job)
-
-        return limited
-    raise TypeError("limit_concurrency needs an async handler: a sync one blocks the SDK's event loop anyway")
 
 
 def start_config(settings: Settings, handler: Callable | None = None) -> dict[str, Any]:

@@ -30,8 +30,9 @@ if __name__ == "__main__":
     if config == "stock":
         runpod.serverless.start({"handler": handler, "concurrency_modifier": lambda current: concurrency})
     else:
+        from lessons.concurrency import limit_concurrency
         from worker.config import Settings
-        from worker.sdk import limit_concurrency, start_config
+        from worker.sdk import start_config
 
         if config == "ours-patched":
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -7,7 +7,7 @@ that calls a remote service or a database waits for its answer.
 - ``sync``: ``sync_handler``, a plain function that calls ``time.sleep``;
 - ``async`` (the default): ``async_handler``, which awaits ``asyncio.sleep``. The
   input's ``"concurrency": n`` (default 8) says how many jobs sent with that same ``n``
-  may wait at once: each level has its own ``worker.sdk.limit_concurrency`` gate, so one
+  may wait at once: each level has its own ``lessons.concurrency.limit_concurrency`` gate, so one
   worker serves every level of a sweep (a deployed worker would have one gate).
 
 Both run under this project's SDK configuration (``worker.sdk.start_config``): the SDK
@@ -19,7 +19,7 @@ import asyncio
 import os
 import time
 
-from worker.sdk import limit_concurrency
+from lessons.concurrency import limit_concurrency
 
 
 def sync_handler(job):

@@ -11,7 +11,7 @@ Contract:
   the lock ``<target>.lock`` if it is absent (or ``force``); a process that waited while
   another built finds it built and does not build again. Staging folders left by
   builders that died are removed.
-Used by ``worker.tiny_model`` and ``worker.smollm2``. Importing it starts nothing.
+Used by ``demo_models.tiny`` and ``demo_models.smollm2``. Importing it starts nothing.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
-# Written last into the temporary folder; its presence marks a complete build.
-BUILD_INFO = "build_info.json"
+# Written last into the temporary folder, its presence marks a complete build: the
+# worker checks for the same file before it loads a short MODEL_NAME.
+from worker.model import BUILD_INFO
+
 
 Log = Callable[[str], None]
 

