@@ -77,6 +77,8 @@ def machine() -> dict[str, Any]:
     for pkg in ("runpod", "torch", "transformers"):
         info[pkg] = version(pkg)
     info["runpod_second_line"] = RUNPOD2  # the "runpod 2.0.0rc2" contenders' workers
+    # how busy the machine was (1, 5 and 15 minute load averages) when the figures were saved
+    info["load_average"] = [round(x, 2) for x in os.getloadavg()]
     import torch
 
     info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
