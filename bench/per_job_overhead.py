@@ -10,7 +10,11 @@ with 8 clients at once:
 - the same with this worker's configuration (``worker.sdk.start_config``);
 - the same plus a patch of the SDK's 0.1 s queue poll, in that worker process only
   (``bench/handlers/sdk_patches.py``: BENCHMARK ONLY, to size the gap);
-- the loopback floor: the protocol without the SDK (``floor_worker.py``).
+- the loopback floor: the protocol without the SDK (``floor_worker.py``);
+- the SDK worker on runpod 2.0.0rc2 (``common.runpod2_python()``), stock and our
+  configuration: its job runner waits on an event instead of the 0.1 s poll
+  (serverless/modules/rp_scale.py, ``JobScaler._wait_for_dispatch_event``). The
+  client, the endpoint and this process stay on 1.12.0; only the worker changes.
 
 Usage: python bench/per_job_overhead.py [--quick]
 """
@@ -31,6 +35,9 @@ import common
 HANDLERS = common.BENCH / "handlers"
 CLIENTS = 8
 SPACED = "SDK worker, our config, random arrivals"
+OURS2 = f"{common.RUNPOD2_LABEL}, our config"
+STOCK2 = f"{common.RUNPOD2_LABEL}, stock config"
+FLOOR = "loopback floor (no SDK)"
 
 
 def free_port() -> int:
@@ -127,11 +134,14 @@ def main() -> None:
     import noop
 
     py = sys.executable
+    py2 = common.runpod2_python()
     configs = {
         "SDK worker, stock config": ([py, str(HANDLERS / "noop.py")], {"BENCH_CONFIG": "stock"}),
         "SDK worker, our config": ([py, str(HANDLERS / "noop.py")], {"BENCH_CONFIG": "ours"}),
         "our config + poll patch (bench only)": ([py, str(HANDLERS / "noop.py")], {"BENCH_CONFIG": "ours-patched"}),
-        "loopback floor (no SDK)": ([py, str(HANDLERS / "floor_worker.py")], {"FLOOR_CONCURRENCY": str(CLIENTS)}),
+        FLOOR: ([py, str(HANDLERS / "floor_worker.py")], {"FLOOR_CONCURRENCY": str(CLIENTS)}),
+        STOCK2: ([py2, str(HANDLERS / "noop.py")], {"BENCH_CONFIG": "stock"}),
+        OURS2: ([py2, str(HANDLERS / "noop.py")], {"BENCH_CONFIG": "ours"}),
     }
     endpoints = {name: endpoint(cmd, env).start() for name, (cmd, env) in configs.items()}
     try:
@@ -167,12 +177,17 @@ def main() -> None:
     ours = seq_s["SDK worker, our config"]["median"]
     stock = seq_s["SDK worker, stock config"]["median"]
     spaced_ms = seq_s[SPACED]["median"]
+    floor = seq_s[FLOOR]["median"]
     targets = {
         "sequential_per_job_ms": common.target(ours, 75, False, "median per-job time, our config, one at a time, "
                                                "each job sent as soon as the previous result arrived"),
         "sequential_speedup_vs_stock": common.target(stock / ours, 13, True, "stock median / our median"),
         "spaced_per_job_ms": common.target(spaced_ms, 75, False, "median per-job time, our config, one at a "
                                            "time, each job sent 0-200 ms after the previous result"),
+        "runpod2_sequential_over_floor": common.target(
+            seq_s[OURS2]["median"] / floor, 2, False,
+            f"{common.RUNPOD2_LABEL}: median per-job time, our config, one at a time back to back, over the "
+            "loopback floor's"),
     }
     print("\ntargets:")
     for name, t in targets.items():
@@ -190,7 +205,9 @@ def main() -> None:
                  "inside its own benchmark worker only and is not part of the shipped worker. Back to back, a "
                  "job arrives just after the SDK's job runner has gone to sleep for 0.1 s (the previous job's "
                  "end woke it), so the poll costs nearly its whole 100 ms; with arrivals at random times it "
-                 "costs 50 ms on average",
+                 "costs 50 ms on average. runpod 2.0.0rc2's job runner has no poll (rp_scale.py, "
+                 "_wait_for_dispatch_event); what remains of 2.0's stock config is the take loop's 1 s sleep "
+                 "once it counts a taken job twice at concurrency 1 (rp_scale.py, get_jobs), as on 1.12.0",
     })
 
 

@@ -26,16 +26,18 @@ def report(results: dict) -> str:
     per_job, stream = results["per_job_overhead"], results["streaming"]
     cold, conc = results["cold_start"], results["concurrency"]
     m = per_job["machine"]
+    r2 = f"runpod {m.get('runpod_second_line', '2.0.0rc2')}"
     rows = [
         ("per-job overhead, no-op handler, one job at a time (ms)", per_job["median"], [
             "SDK --rp_serve_api server", "SDK worker, stock config", "SDK worker, our config",
             "SDK worker, our config, random arrivals", "our config + poll patch (bench only)",
-            "loopback floor (no SDK)"]),
+            "loopback floor (no SDK)", f"{r2}, stock config", f"{r2}, our config"]),
         ("per-job overhead, 8 clients at once (ms per job)", per_job["concurrent_8"]["median"], [
-            "SDK worker, stock config", "SDK worker, our config", "loopback floor (no SDK)"]),
+            "SDK worker, stock config", "SDK worker, our config", "loopback floor (no SDK)",
+            f"{r2}, stock config", f"{r2}, our config"]),
         (f"streaming, {stream['max_tokens']} tokens (tokens/s)", stream["median"], [
             "plain model.generate", "our handler, in process", "end to end, fast /stream polling",
-            "end to end, SDK Job.stream()"]),
+            "end to end, SDK Job.stream()", f"end to end, fast /stream polling, {r2}"]),
         ("time to the first chunk (ms)", {k: v["median"] for k, v in stream["first_chunk_ms"].items()},
          list(stream["first_chunk_ms"])),
         ("cold start to first job done (s)", cold["median"], cold["contenders"]),
@@ -51,10 +53,12 @@ def report(results: dict) -> str:
              {k: v["median"] for k, v in oa["first_text_ms"].items()}, list(oa["first_text_ms"])),
         ]
     lines = [f"Measured with `make bench` on {m['cpu']} ({m['cores']} cores, GPU: {m['gpu'] or 'none'}), "
-             f"runpod {m['runpod']}, torch {m['torch']}, transformers {m['transformers']}; medians of "
-             f"interleaved repetitions (p95s in `bench/results.json`).", "",
+             f"runpod {m['runpod']} (the workers of the \"{r2}\" rows: {r2}), torch {m['torch']}, "
+             f"transformers {m['transformers']}; medians of interleaved repetitions (p95s in "
+             f"`bench/results.json`).", "",
              "| benchmark | contender | median |", "|---|---|---:|"]
     for title, medians, names in rows:
+        names = [n for n in names if n in medians]  # results.json from before the 2.0 contenders
         for i, name in enumerate(names):
             lines.append(f"| {title if i == 0 else ''} | {name} | {_fmt(medians[name])} |")
     lines += ["", "| target | measured | limit | met |", "|---|---:|---:|:---:|"]

@@ -6,13 +6,24 @@ for the same ``max_tokens``:
 - this worker's streaming handler in this process (``async_handler``, ``stream: true``);
 - end to end through the local endpoint to the client, polling ``/stream`` with
   ``lessons.client.stream_outputs`` (asks again at once after every chunk);
-- end to end with the SDK's ``Job.stream()`` (it sleeps 1 s before every poll).
+- end to end with the SDK's ``Job.stream()`` (it sleeps 1 s before every poll);
+- end to end, fast polling, with the worker on runpod 2.0.0rc2
+  (``common.runpod2_python()``; the client and the endpoint stay on 1.12.0).
 Tokens per second is completion tokens over the time from the request to the client
 holding its last chunk. Time to
 the first chunk is measured in the worker (``first_token_s``) and at the client with
 both polling loops. This machine's speed drifts by tens of per cent from minute to
 minute, so the target compares each end-to-end run with the plain run of the same
 repetition and takes the median of those ratios.
+
+Where the end-to-end run's remaining time goes, per run with fast polling
+(``gap_ms``): from the request to the handler's start (the /run call, the
+job-take, the SDK's dispatch: ``finished - total_s - created``, which also holds the
+final chunk's and the result's posts), the handler's own time beyond plain
+``generate`` (``total_s`` minus the plain run's seconds in the same repetition), and
+from the job done to the client holding it; beside them the CPU seconds this process
+(the client's polling and the endpoint's server) spent during the run, taken from
+the two cores the model runs on.
 
 Usage: python bench/streaming.py [--quick] [--max-tokens N]
 """
@@ -27,6 +38,25 @@ import time
 import common
 
 PROMPT = "The Python language"
+E2E2 = f"end to end, fast /stream polling, {common.RUNPOD2_LABEL}"
+
+
+def gap(e2e: list[dict], plain: list[dict], in_process: list[dict]) -> dict[str, float]:
+    """Medians (ms) of where each end-to-end run's wall time beyond the plain run of the
+    same repetition goes; see the module docstring."""
+    rows = []
+    for e, p, h in zip(e2e, plain, in_process):
+        plain_s = p["tokens"] / p["tps"]
+        rows.append({
+            "beyond plain generate": e["secs"] - plain_s,
+            "request to handler start": e["to_handler_start_s"],
+            "handler beyond plain generate": e["handler_s"] - plain_s,
+            "of which generate_s beyond plain": e["generate_s"] - plain_s,
+            "in-process handler beyond plain (same repetition)": h["tokens"] / h["tps"] - plain_s,
+            "job done to client's last chunk": e["done_to_client_s"],
+            "client and endpoint CPU time": e["client_and_endpoint_cpu_s"],
+        })
+    return {k: round(common.summary([r[k] * 1000 for r in rows])["median"], 1) for k in rows[0]}
 
 
 def main() -> None:
@@ -70,13 +100,18 @@ def main() -> None:
         return {"tps": last["usage"]["completion_tokens"] / secs, "tokens": last["usage"]["completion_tokens"],
                 "worker_first_chunk_s": last["timings"]["first_token_s"]}
 
+    worker_env = {"LOG_LEVEL": "WARNING", "RUNPOD_LOG_LEVEL": "ERROR"}
+    py2 = common.runpod2_python()
     with LocalEndpoint(min_workers=1, max_workers=1, idle_timeout=3600, install=False,
-                       worker_env={"LOG_LEVEL": "WARNING", "RUNPOD_LOG_LEVEL": "ERROR"}) as ep:
-        ep.wait_for(lambda h: h["workers"]["idle"] >= 1, timeout=180)
-        client = ep.endpoint()
+                       worker_env=worker_env) as ep, \
+            LocalEndpoint([py2, "-m", "worker"], min_workers=1, max_workers=1, idle_timeout=3600, install=False,
+                          worker_env=worker_env) as ep2:
+        for e in (ep, ep2):
+            e.wait_for(lambda h: h["workers"]["idle"] >= 1, timeout=180)
 
-        def end_to_end(sdk_stream: bool) -> dict:
-            t = time.perf_counter()
+        def end_to_end(e, sdk_stream: bool) -> dict:
+            client = e.endpoint()
+            t, t_wall, cpu = time.perf_counter(), time.time(), time.process_time()
             job = client.run(request)
             first = None
             chunks = job.stream() if sdk_stream else stream_outputs(job)
@@ -86,15 +121,22 @@ def main() -> None:
                     first = time.perf_counter() - t
                 last = chunk
             secs = time.perf_counter() - t
+            end_wall, cpu = time.time(), time.process_time() - cpu
             tokens = last["usage"]["completion_tokens"]
+            (record,) = [j for j in e.timeline()["jobs"] if j["id"] == job.job_id]
+            handler_start = record["finished"] - last["timings"]["total_s"]
             return {"tps": tokens / secs, "tokens": tokens, "client_first_chunk_s": first,
-                    "worker_first_chunk_s": last["timings"]["first_token_s"]}
+                    "worker_first_chunk_s": last["timings"]["first_token_s"], "secs": secs,
+                    "to_handler_start_s": handler_start - t_wall, "handler_s": last["timings"]["total_s"],
+                    "generate_s": last["timings"]["generate_s"], "done_to_client_s": end_wall - record["finished"],
+                    "client_and_endpoint_cpu_s": cpu}
 
         contenders = {
             "plain model.generate": plain,
             "our handler, in process": in_process,
-            "end to end, fast /stream polling": lambda: end_to_end(False),
-            "end to end, SDK Job.stream()": lambda: end_to_end(True),
+            "end to end, fast /stream polling": lambda: end_to_end(ep, False),
+            "end to end, SDK Job.stream()": lambda: end_to_end(ep, True),
+            E2E2: lambda: end_to_end(ep2, False),
         }
         for c in contenders.values():
             c()  # warm-up
@@ -109,6 +151,8 @@ def main() -> None:
                                                         for s in samples["end to end, fast /stream polling"]]),
         "client, fast /stream polling": common.summary([s["client_first_chunk_s"] * 1000
                                                         for s in samples["end to end, fast /stream polling"]]),
+        f"client, fast /stream polling, {common.RUNPOD2_LABEL}": common.summary(
+            [s["client_first_chunk_s"] * 1000 for s in samples[E2E2]]),
         "client, SDK Job.stream()": common.summary([s["client_first_chunk_s"] * 1000
                                                     for s in samples["end to end, SDK Job.stream()"]]),
     }
@@ -120,12 +164,23 @@ def main() -> None:
                                                   samples["plain model.generate"])]
     e2e = common.summary(paired)["median"]
     print(f"end to end / plain, per repetition: {[round(r, 3) for r in paired]}")
+    paired2 = [e["tps"] / p["tps"] for e, p in zip(samples[E2E2], samples["plain model.generate"])]
+    e2e2 = common.summary(paired2)["median"]
+    print(f"end to end ({common.RUNPOD2_LABEL}) / plain, per repetition: {[round(r, 3) for r in paired2]}")
     in_process = [h["tps"] / p["tps"] for h, p in zip(samples["our handler, in process"], samples["plain model.generate"])]
     print(f"in process / plain, per repetition: {[round(r, 3) for r in in_process]}; "
           f"median {common.summary(in_process)['median']:.3f}")
+    gaps = {line: gap(samples[name], samples["plain model.generate"], samples["our handler, in process"])
+            for line, name in (("runpod 1.12.0", "end to end, fast /stream polling"), (common.RUNPOD2_LABEL, E2E2))}
+    print("\nwhere the end-to-end run's time beyond plain generate goes (medians, ms):")
+    for line, parts in gaps.items():
+        print(f"  {line}: " + ", ".join(f"{k} {v}" for k, v in parts.items()))
     targets = {"end_to_end_fraction_of_plain_generate": common.target(
         e2e, 0.9, True, "end-to-end streaming tokens/s (request to the client's last chunk) over plain "
-                        "model.generate tokens/s, median of the per-repetition ratios")}
+                        "model.generate tokens/s, median of the per-repetition ratios"),
+               "runpod2_end_to_end_fraction_of_plain_generate": common.target(
+        e2e2, 0.9, True, f"{common.RUNPOD2_LABEL}: end-to-end streaming tokens/s over plain model.generate "
+                         "tokens/s, median of the per-repetition ratios")}
     print(f"\ntarget: end to end / plain = {e2e:.3f} (limit 0.9, {'met' if targets['end_to_end_fraction_of_plain_generate']['met'] else 'NOT met'})")
     plot(tps, ttfc)
     common.save("streaming", {
@@ -134,6 +189,8 @@ def main() -> None:
         "p95": {k: round(v["p95"], 1) for k, v in tps.items()},
         "ratios": ratios, "completion_tokens": tokens,
         "end_to_end_over_plain_per_repetition": [round(r, 4) for r in paired],
+        "runpod2_end_to_end_over_plain_per_repetition": [round(r, 4) for r in paired2],
+        "gap_ms": gaps,
         "first_chunk_ms": {k: {"median": round(v["median"], 1), "p95": round(v["p95"], 1)} for k, v in ttfc.items()},
         "targets": targets, "plot": "bench/streaming.png",
     })

@@ -82,7 +82,14 @@ def worker_environment(
         "RUNPOD_AI_API_KEY": worker_key,
         "RUNPOD_PING_INTERVAL": str(ping_interval_ms),
         # Offline and without a GPU, the SDK's start-up checks would kill the worker
-        # (one opens TCP to 8.8.8.8:53).
+        # (one opens TCP to 8.8.8.8:53). Both lines honour these two ("true"):
+        # 1.12.0 serverless/modules/rp_fitness.py and rp_gpu_fitness.py; 2.0
+        # _health/fitness.py and _health/gpu.py. 2.0 also runs its built-in checks at
+        # `import runpod` (runpod/_startup.py) when RUNPOD_ENDPOINT_ID and
+        # RUNPOD_WEBHOOK_GET_JOB are both set; no endpoint ID is set here, and with
+        # these two the checks register nothing anyway. RUNPOD_SKIP_FITNESS_CHECKS (2.0
+        # only) is not set: it would also skip a handler's own register_fitness_check
+        # functions, which both lines run, as the platform does, before the first job.
         "RUNPOD_SKIP_AUTO_SYSTEM_CHECKS": "true",
         "RUNPOD_SKIP_GPU_CHECK": "true",
     })

@@ -60,6 +60,26 @@ def test_targets_are_derived_from_the_reported_medians():
     assert RESULTS["concurrency"]["targets"]["batching_speedup_at_8"]["value"] == pytest.approx(speedup, rel=1e-2)
 
 
+def test_the_runpod_2_targets_are_derived_from_the_same_runs_figures():
+    # "runpod 2.0.0rc2" contenders are measured in the same runs as 1.12.0's (issue 12)
+    per_job = RESULTS["per_job_overhead"]
+    ratio = per_job["median"]["runpod 2.0.0rc2, our config"] / per_job["median"]["loopback floor (no SDK)"]
+    assert per_job["targets"]["runpod2_sequential_over_floor"]["value"] == pytest.approx(ratio, rel=1e-2)
+    assert per_job["targets"]["runpod2_sequential_over_floor"]["limit"] == 2
+    c = RESULTS["cold_start"]
+    ratio = c["median"]["this worker, runpod 2.0.0rc2"] / c["median"]["floor: bare import + from_pretrained"]
+    assert c["targets"]["runpod2_cold_start_over_floor"]["value"] == pytest.approx(ratio, rel=1e-2)
+    assert c["targets"]["runpod2_cold_start_over_floor"]["limit"] == 1.2
+    s = RESULTS["streaming"]
+    paired = sorted(s["runpod2_end_to_end_over_plain_per_repetition"])
+    median = (paired[len(paired) // 2] + paired[(len(paired) - 1) // 2]) / 2
+    assert s["targets"]["runpod2_end_to_end_fraction_of_plain_generate"]["value"] == pytest.approx(median, rel=1e-3)
+    assert set(s["gap_ms"]) == {"runpod 1.12.0", "runpod 2.0.0rc2"}
+    assert "runpod 2.0.0rc2 ours: 64 jobs at concurrency 8" in RESULTS["concurrency"]["median"]
+    for name in BENCHMARKS:
+        assert RESULTS[name]["machine"]["runpod_second_line"] == "2.0.0rc2"
+
+
 def test_the_readme_table_is_the_one_made_from_results_json():
     import sys
 

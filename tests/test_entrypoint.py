@@ -164,3 +164,17 @@ def test_the_folder_names_the_worker_loads_are_the_ones_demo_models_builds():
 
     assert SHORT_NAMES["tiny"][0] == TINY_MODEL_DIRNAME == "tiny-llama-pydoc-v1"
     assert SHORT_NAMES["smollm2"][0] == SMOLLM2_DIRNAME == "smollm2-135m-instruct-v1"
+
+
+def test_the_background_sdk_import_loads_the_job_runner_on_either_sdk_line():
+    # On runpod 2.0 `import runpod` alone is lazy: the job runner would then load at
+    # runpod.serverless.start, after the model, on the cold start's critical path.
+    code = ("import sys; from worker.__main__ import _import_sdk_in_background; "
+            "_import_sdk_in_background().join(); "
+            "print(all(m in sys.modules for m in ('runpod.serverless.modules.rp_scale', "
+            "'runpod.serverless.modules.rp_job', 'runpod.serverless.modules.rp_http')))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNPOD_")}
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

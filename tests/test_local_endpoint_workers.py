@@ -297,5 +297,33 @@ def test_a_sync_handler_that_ignores_a_cancel_is_replaced_and_the_queue_moves_on
                60, "handler started")
     assert stuck.cancel()["status"] == "CANCELLED"
     assert endpoint.run_sync({"seconds": 0}, timeout=90) == {"slept": 0}
-    workers = {w["id"]: w for w in ep.workers()}
-    assert "cannot be interrupted" in (workers["worker-1"]["exit_reason"] or "")
+    # The replacement can finish the job before worker-1's stop grace ends (on runpod
+    # 2.0 it starts in well under a second: a lazy `import runpod`, no 0.1 s poll).
+    reason = wait_until(lambda: {w["id"]: w for w in ep.workers()}["worker-1"]["exit_reason"], 30,
+                        "worker-1 gone")
+    assert "cannot be interrupted" in reason
+
+
+FITNESS_PROBE = """
+import asyncio
+import runpod.serverless.modules.rp_fitness as fitness  # 2.0: an alias of runpod._health.fitness
+asyncio.run(fitness.run_fitness_checks())  # what the SDK's run_worker does before its first job-take
+print("registered", len(fitness._fitness_checks))
+"""
+
+
+def test_the_sdks_built_in_fitness_checks_stay_off_in_a_workers_environment(tmp_path):
+    # Both SDK lines register GPU and system checks (one opens TCP to 8.8.8.8) unless
+    # told not to; 2.0 also runs them at import when RUNPOD_ENDPOINT_ID is set, as the
+    # platform sets it. A worker of this endpoint must register none on either line.
+    from local_endpoint.worker_env import worker_environment
+
+    env = worker_environment(parent=dict(os.environ), home=str(tmp_path), base_url="http://127.0.0.1:9",
+                             endpoint_id="ep", worker_id="worker-1", worker_key="wk", ping_interval_ms=1000,
+                             extra={"RUNPOD_ENDPOINT_ID": "ep"})
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", FITNESS_PROBE], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "registered 0"

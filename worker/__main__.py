@@ -6,10 +6,13 @@ Contract:
   with status 1 and says why, instead of failing every job).
 - The SDK's log level defaults to INFO (``RUNPOD_LOG_LEVEL``; the SDK's own default,
   DEBUG, prints every job's input and output).
-- ``import runpod`` costs about 1.75 s, 1.15 s of it a CPU probe at import
-  (``cpuinfo.get_cpu_info()`` in serverless/utils/rp_debugger.py) that mostly waits on
-  a child process; it runs in a thread while the model loads, off the cold start's
-  critical path.
+- The SDK's import runs in a thread while the model loads, off the cold start's
+  critical path. It imports ``runpod.serverless``, not just ``runpod``: on runpod
+  1.12.0 ``import runpod`` already imports all of it, about 1.75 s, 1.15 s of it a CPU
+  probe (``cpuinfo.get_cpu_info()`` in serverless/utils/rp_debugger.py) that mostly
+  waits on a child process; on 2.0 ``import runpod`` is lazy (runpod/__init__.py,
+  ``_LAZY_ATTRS``, about 60 ms) and the serverless modules, about 0.25 s more, would
+  otherwise load at ``runpod.serverless.start``, after the model.
 - On the platform (``RUNPOD_WEBHOOK_GET_JOB`` set), with ``--rp_serve_api`` or with
   ``RUNPOD_REALTIME_PORT``: calls ``runpod.serverless.start`` with the async-generator
   handler, ``return_aggregate_stream=True`` and a ``concurrency_modifier``
@@ -49,7 +52,13 @@ STARTED = time.perf_counter()  # as near to process start as this module gets
 
 
 def _import_sdk_in_background() -> threading.Thread:
-    thread = threading.Thread(target=importlib.import_module, args=("runpod",), name="import-runpod", daemon=True)
+    # runpod.serverless, not runpod: 2.0's top-level import is lazy (runpod/__init__.py,
+    # _LAZY_ATTRS) and loads the job runner only on first use; on 1.12.0 both are the same.
+    # On 2.0 this import also runs the platform's fitness checks when RUNPOD_ENDPOINT_ID
+    # and RUNPOD_WEBHOOK_GET_JOB are set (runpod/_startup.py, _health/__init__.py): in this
+    # thread, beside the model load, as in any worker that imports runpod first.
+    thread = threading.Thread(target=importlib.import_module, args=("runpod.serverless",), name="import-runpod",
+                              daemon=True)
     thread.start()
     return thread
 

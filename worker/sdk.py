@@ -49,6 +49,9 @@ def run_job_generator() -> Callable:
     local mode prints a generator object instead of running it, and this runner is
     what the production loop uses, so the local run wraps each item as ``{"output":
     item}`` and ends a job on an ``"error"`` item exactly as the platform would.
+    The same on both SDK lines: runpod 2.0.0rc2's ``rp_job.py`` only adds an opt-in
+    stdout capture (``rp_capture.py``, ``RUNPOD_LOG_CAPTURE=all``) that still writes
+    through.
     """
     from runpod.serverless.modules.rp_job import run_job_generator as runner
 
@@ -66,6 +69,8 @@ def send_result() -> tuple[Callable, Callable]:
     (``http_client.py`` line 35) is the session it expects: with them the progress
     sender posts in order over one kept-alive session. Imported on call: the SDK reads
     its webhook URLs at import time, and only the production loop has them.
+    ``rp_http.py`` and ``http_client.py`` are byte-identical in runpod 1.12.0 and
+    2.0.0rc2.
     """
     from runpod.http_client import AsyncClientSession
     from runpod.serverless.modules.rp_http import send_result as post

@@ -1,4 +1,4 @@
-"""The source document's start-up, as written there: ``import runpod`` first, the model
+"""An import-first start-up, common in worker templates: ``import runpod`` first, the model
 loaded at import, then ``runpod.serverless.start``: everything one after another.
 
 The model is the folder in ``BENCH_MODEL_PATH`` (the same one the worker loads), so a
@@ -9,7 +9,7 @@ when.
 import os
 import time
 
-import runpod  # noqa: E402  (the source document imports it first)
+import runpod  # noqa: E402  (imported first, as many worker templates do)
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
