@@ -5,11 +5,13 @@ Contract:
   mode) on 127.0.0.1 at a free port, with ``bucket`` created; it yields the
   ``s3Config`` a request carries (``endpointUrl``, ``accessId``, ``accessSecret``,
   ``bucketName``) and stops the server on exit. Nothing leaves the machine.
-- ``download(url)`` is the bytes behind a presigned URL the worker returned.
+- ``download(url)`` is the bytes behind a presigned URL the worker returned (loopback only).
+- ``failure(ep, job)`` waits for a job and returns its raw status body.
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -23,6 +25,7 @@ def local_s3(bucket: str = "outputs") -> Iterator[dict[str, str]]:
     import boto3
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per S3 request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -42,3 +45,9 @@ def download(url: str) -> bytes:
     answer = requests.get(url, timeout=30)
     answer.raise_for_status()
     return answer.content
+
+
+def failure(ep, job) -> dict:
+    """A finished job's raw status body (``runpod.Endpoint`` hides a failed job's ``error``)."""
+    job.output(timeout=120)
+    return job.rp_client.get(f"{ep.endpoint_id}/status/{job.job_id}")
