@@ -58,6 +58,8 @@ def test_an_aggregated_stream_over_the_result_limit_fails_though_every_chunk_fit
     assert result["status"] == "FAILED"
     assert "the job's result was" in result["error"] and f"{RESULT_LIMIT}-byte limit" in result["error"]
     assert "output" not in result
+    # the worker's side, as users report it from RunPod (runpod-python issue 309)
+    sized.wait_for(lambda h: "Failed to return job results" in "".join(sized.worker_logs().values()), timeout=10)
 
 
 def test_s3config_of_the_request_reaches_the_worker_in_the_job(sized):
