@@ -25,7 +25,7 @@ export PYTHONUNBUFFERED = 1
 # The kernel papermill and JupyterLab start runs "python" from PATH: this venv's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup model smollm2 demo test test-full js-sdk notebooks lab site gpu-demo bench clean-venv
+.PHONY: setup model smollm2 demo test test-full js-sdk notebooks lab site gpu-demo bench hub-test clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
@@ -76,6 +76,11 @@ BENCH_RUNPOD := 2.0.0rc2
 	touch $@
 
 ifeq ($(RUNPOD_VERSION),)
+# Every test of .runpod/tests.json (RunPod Hub) on the local endpoint, with the Hub's
+# pass rule (the job completes within its timeout); prints a table.
+hub-test: setup
+	$(PY) scripts/hub_test.py
+
 test: setup smollm2 js-sdk
 	@command -v curl >/dev/null || { echo "make test needs curl (Debian: apt-get install -y curl)"; exit 1; }
 	$(PY) -m pytest

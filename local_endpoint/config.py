@@ -85,6 +85,13 @@ class EndpointConfig:
     max_run_bytes: int = 10 * MIB
     max_runsync_bytes: int = 20 * MIB
     max_worker_post_bytes: int = 64 * MIB  # a result or chunk from a worker
+    # The platform's limits on what a worker sends back: a job's result about 20 MB, a
+    # stream chunk 1 MB (handler functions, payload limits:
+    # https://docs.runpod.io/serverless/workers/handler-functions; request limits:
+    # https://docs.runpod.io/serverless/endpoints/operation-reference). Measured on the
+    # body the worker posts (the SDK's JSON). Tests and lessons lower them to stay fast.
+    max_result_bytes: int = 20 * MIB
+    max_stream_chunk_bytes: int = 1 * MIB
 
     take_hold: float = 20.0  # job-take and job-stop long-polls
     stream_hold: float = 4.0  # /stream when nothing new; under the client's 10 s
@@ -156,6 +163,6 @@ class EndpointConfig:
             if getattr(self, name) < 0:
                 fail(name, "must be >= 0")
         for name in ("max_run_bytes", "max_runsync_bytes", "max_worker_post_bytes",
-                     "webhook_attempts"):
+                     "max_result_bytes", "max_stream_chunk_bytes", "webhook_attempts"):
             if getattr(self, name) < 1:
                 fail(name, "must be >= 1")

@@ -224,6 +224,16 @@ class Dispatch:
             self.poke()
         return self._reported("result", worker, job_id, ignored)
 
+    def refuse_oversize(self, worker: Worker, job_id: str, what: str, size: int, limit: int) -> None:
+        """A result or chunk over the platform's size limit: the job fails, saying why."""
+        reason = (f"{what} was {size} bytes, over the platform's {limit}-byte limit, and was refused "
+                  "(on the local endpoint; RunPod answers the worker 400). Send large outputs through "
+                  "S3: give the request an s3Config and have the worker upload the output "
+                  "(runpod.serverless.utils.upload_in_memory_object) and return its URL")
+        if self.store.fail_lost(worker.id, job_id, reason) is not None:
+            log.warning("job %s: %s over the limit (%d > %d bytes): FAILED", job_id, what, size, limit)
+            self.changed.notify()
+
     def ping(self, worker: Worker, running: set[str]) -> None:
         """A heartbeat listing the jobs the worker still runs.
 

@@ -23,6 +23,15 @@ templates handed to workers are in ``worker_env.webhook_templates``; the SDK add
                                      leave out is FAILED: its result was lost.
 ===================================  ==============================================
 
+Size limits (``max_result_bytes``, ``max_stream_chunk_bytes``: the platform's
+documented 20 MB result and 1 MB chunk, measured on the posted body). A result or a
+chunk over its limit is answered 400 (the SDK logs "Failed to return job results. |
+400", ``rp_http.py`` line 69, and carries on: runpod-python issue 309 shows this
+answer from the platform) and, on the local endpoint, its job is FAILED at once with
+an error naming the size, the limit and the fix (``s3Config``). RunPod's documentation
+does not say what a client sees then; users report a job without its output: that
+part is this endpoint's emulation, chosen so a client learns why.
+
 A report on a job that is final, not this worker's, or unknown is answered 200
 ``{"accepted": false, "reason": ...}`` and changes nothing: the SDK cannot order its
 progress thread against its result, and a late report is no reason for it to retry.
@@ -115,8 +124,12 @@ async def job_stop(dispatch: Dispatch, request: web.Request,
     return web.json_response({"jobsToStop": ids})
 
 
-async def _report_body(dispatch: Dispatch, request: web.Request) -> dict | web.Response:
+async def _report_body(dispatch: Dispatch, request: web.Request, worker: Worker,
+                       limit: int, what: str) -> dict | web.Response:
     raw = await read_body(request, dispatch.config.max_worker_post_bytes, "a worker post")
+    if len(raw) > limit:
+        dispatch.refuse_oversize(worker, request.match_info["job_id"], what, len(raw), limit)
+        return error(400, f"Bad Request: {what} is {len(raw)} bytes, over the {limit}-byte limit")
     # Form-urlencoded by header, JSON by content (runpod/serverless/modules/rp_http.py).
     body = parse_json(raw, "the body")
     if not isinstance(body, dict):
@@ -132,7 +145,8 @@ def _answer(ignored: Ignored | None) -> web.Response:
 
 async def job_done(dispatch: Dispatch, request: web.Request,
                    worker: Worker) -> web.Response:
-    body = await _report_body(dispatch, request)
+    body = await _report_body(dispatch, request, worker, dispatch.config.max_result_bytes,
+                              "the job's result")
     if isinstance(body, web.Response):
         return body
     job_id = request.match_info["job_id"]
@@ -143,7 +157,8 @@ async def job_done(dispatch: Dispatch, request: web.Request,
 
 async def job_stream(dispatch: Dispatch, request: web.Request,
                      worker: Worker) -> web.Response:
-    body = await _report_body(dispatch, request)
+    body = await _report_body(dispatch, request, worker, dispatch.config.max_stream_chunk_bytes,
+                              "a stream chunk")
     if isinstance(body, web.Response):
         return body
     job_id = request.match_info["job_id"]

@@ -24,7 +24,7 @@ LONE_SURROGATE = json.loads('"a\\ud800b"')
 ], ids=["prompt", "message-content", "second-message", "stop", "stop-list"])
 @pytest.mark.parametrize("stream", [False, True])
 def test_a_lone_surrogate_anywhere_in_the_input_is_a_validation_error_not_retried(tiny_lm, job_input, stream):
-    from worker.handler import handler
+    from lessons.inprocess import handler
 
     result = handler({"id": "surrogate-1", "input": {**job_input, "stream": stream}})
     if not isinstance(result, dict):  # a stream's generator: its one item is the failure

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     log_level: Literal[LOG_LEVELS] = Field("INFO", description="the worker's structured logs (on stderr)")
     log_format: Literal[LOG_FORMATS] = Field("json", description="json (one object per line) or text (for a terminal)")
     log_prompts: bool = Field(False, description="1 logs prompt text; off by default (user data)")
+    max_result_bytes: int = Field(20 * 1024 * 1024, ge=1, description="the platform's limit on a job's "
+                                  "result (20 MB): the JSON of everything the job yields; larger goes to "
+                                  "the request's `s3Config` (worker.large_output)")
+    max_chunk_bytes: int = Field(1024 * 1024, ge=1, description="the platform's limit on one stream chunk "
+                                 "(1 MB); every item this worker yields is posted as one")
     refresh_worker: bool = Field(False, description="1 stops the worker after each job (a fresh process per job)")
     volume_dir: Path = Field(Path("/runpod-volume"), description="the network volume's root: a hub id is "
                              "loaded from its `huggingface-cache/hub` (RunPod's cached models) when there")

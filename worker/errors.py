@@ -28,6 +28,7 @@ OOM_ERROR = "OOM_ERROR"
 TIMEOUT = "TIMEOUT"
 CONNECTION_ERROR = "CONNECTION_ERROR"
 MODEL_LOAD_ERROR = "MODEL_LOAD_ERROR"
+OUTPUT_TOO_LARGE = "OUTPUT_TOO_LARGE"
 UNKNOWN_ERROR = "UNKNOWN_ERROR"
 
 # status -> retry. A retry is worth it only where another attempt (maybe on another
@@ -40,12 +41,17 @@ RETRY = {
     TIMEOUT: True,
     CONNECTION_ERROR: True,
     MODEL_LOAD_ERROR: False,
+    OUTPUT_TOO_LARGE: False,  # the same request makes the same output
     UNKNOWN_ERROR: True,
 }
 
 
 class RequestRejected(ValueError):
     """Input that passes the schema but not the model (e.g. longer than its context)."""
+
+
+class OutputTooLarge(ValueError):
+    """An output over the platform's size limits, and no ``s3Config`` to send it through."""
 
 
 class GenerationTimeout(TimeoutError):
@@ -98,6 +104,8 @@ def classify(exc: BaseException) -> dict[str, Any]:
         details = _validation_details(exc)
         text = "; ".join(f"{d['loc']}: {d['msg']}" for d in details)
         return error_result(VALIDATION_ERROR, f"invalid input: {text}", error_type=name, details=details)
+    if isinstance(exc, OutputTooLarge):
+        return error_result(OUTPUT_TOO_LARGE, str(exc), error_type=name)
     if isinstance(exc, RequestRejected):
         return error_result(VALIDATION_ERROR, f"invalid input: {exc}", error_type=name)
     if _is_out_of_memory(exc):

@@ -71,6 +71,7 @@ from worker.batching import get_batcher
 from worker.config import get_settings
 from worker.errors import GenerationTimeout, classify, is_error, to_sdk_error
 from worker.generation import Completion, GenerationTask
+from worker.large_output import OutputGuard
 from worker.logs import log_event
 from worker.model import get_model, is_loaded
 from worker.openai_compat import is_openai_job, openai_items
@@ -270,10 +271,24 @@ async def job_items(job: Any) -> AsyncIterator[dict[str, Any]]:
 
 
 async def async_handler(job: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-    """The handler the SDK runs; see the module docstring."""
+    """The handler the SDK runs; see the module docstring. Every item passes the
+    platform's size limits first (``worker.large_output``): too large, it goes to the
+    request's ``s3Config`` or the job fails with OUTPUT_TOO_LARGE."""
+    started = time.perf_counter()
+    try:
+        guard = OutputGuard(job, get_settings())
+    except Exception as exc:  # a malformed s3Config: the input's fault
+        yield {"error": to_sdk_error(_fail(_job_id(job), exc, started))}
+        return
     items = openai_items(job, job_items) if is_openai_job(job) else job_items(job)
     async for item in items:
+        if not is_error(item):
+            try:
+                item = await guard.fit(item)
+            except Exception as exc:
+                item = _fail(_job_id(job), exc, started)
         if is_error(item):
+            await items.aclose()
             yield {"error": to_sdk_error(item)}
             return
         yield item
