@@ -76,7 +76,7 @@ def test_the_runpod_2_targets_are_derived_from_the_same_runs_figures():
     assert s["targets"]["runpod2_end_to_end_fraction_of_plain_generate"]["value"] == pytest.approx(median, rel=1e-3)
     assert set(s["gap_ms"]) == {"runpod 1.12.0", "runpod 2.0.0rc2"}
     assert "runpod 2.0.0rc2 ours: 64 jobs at concurrency 8" in RESULTS["concurrency"]["median"]
-    for name in BENCHMARKS:
+    for name in ("per_job_overhead", "streaming", "cold_start", "concurrency"):   # the ones with 2.0 contenders
         assert RESULTS[name]["machine"]["runpod_second_line"] == "2.0.0rc2"
 
 
