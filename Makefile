@@ -53,12 +53,14 @@ demo: setup
 # The worker's and the local endpoint's tests on another runpod release, in a virtualenv
 # of its own (.venv-runpod-VERSION; .venv keeps the pinned 1.12.0):
 #   make test RUNPOD_VERSION=2.0.0rc2
-# Left out: the lessons (notebooks/, test_exercises.py), which teach 1.12.0, and the
+# Left out: the lessons and their tooling (notebooks/, test_exercises.py, test_lesson_rules.py,
+# test_site.py, test_lab_browser.py), which teach 1.12.0, and the
 # checks of files that import no SDK (test_packaging.py, test_bench_results.py).
 RUNPOD_VERSION ?=
 SDK_VENV  := .venv-runpod-$(RUNPOD_VERSION)
 SDK_PY    := $(SDK_VENV)/bin/python
 SDK_TESTS := tests --ignore=tests/test_notebooks.py --ignore=tests/test_exercises.py \
+             --ignore=tests/test_lesson_rules.py --ignore=tests/test_site.py --ignore=tests/test_lab_browser.py \
              --ignore=tests/test_packaging.py --ignore=tests/test_bench_results.py
 # The second SDK line `make bench` measures beside 1.12.0 (bench/common.py, RUNPOD2).
 BENCH_RUNPOD := 2.0.0rc2
